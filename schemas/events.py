@@ -1,0 +1,275 @@
+"""Diplomatic events: the records of the log, a union discriminated on `type`.
+
+Every event carries the stance claims it makes (`stances`). A `retraction`
+names an earlier event whose claims no longer stand. Events are plain JSON on
+the topic, so a publisher in any language can write them against the exported
+JSON Schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from schemas.actors import CountryCode
+from schemas.stances import StanceClaim
+from schemas.time import EventTime, require_utc
+
+CURRENT_SCHEMA_VERSION = 1
+
+EventId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+]
+"""Letters, digits and `._:-`, at most 128 characters; the Kafka key of the event."""
+
+ActorRef = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+"""An actor id, or an alias the registry resolves to one before publishing."""
+
+
+class EventRole(StrEnum):
+    SPEAKER = "speaker"
+    HOST = "host"
+    GUEST = "guest"
+    TARGET = "target"
+    PARTICIPANT = "participant"
+    SUBJECT = "subject"
+
+
+class EventActor(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor_id: ActorRef
+    role: EventRole
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    country: CountryCode | None = None
+
+
+class Source(BaseModel):
+    """Where the event was reported."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outlet: str = Field(min_length=1, max_length=200)
+    title: str | None = Field(default=None, max_length=500)
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    published_at: EventTime | None = None
+
+
+class Quote(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor_id: ActorRef
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class Status(StrEnum):
+    """Whether a meeting, visit or call has happened when it is reported."""
+
+    PLANNED = "planned"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    event_id: EventId | None = Field(
+        default=None,
+        description="Required on the topic. When a publisher leaves it out, it is derived"
+        " from the event's content, so re-running a script publishes nothing new.",
+    )
+    occurred_at: EventTime = Field(description="Event time, with its precision.")
+    recorded_at: datetime | None = Field(
+        default=None, description="Set by the publisher when the event is sent."
+    )
+    actors: tuple[EventActor, ...] = ()
+    location: Location | None = None
+    source: Source | None = None
+    summary: str = Field(min_length=1, max_length=10_000)
+    quotes: tuple[Quote, ...] = ()
+    stances: tuple[StanceClaim, ...] = ()
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else require_utc(value)
+
+    @model_validator(mode="after")
+    def _one_claim_per_actor_issue(self) -> _EventBase:
+        seen: set[tuple[str, str]] = set()
+        for claim in self.stances:
+            pair = (claim.actor_id, claim.issue_id)
+            if pair in seen:
+                raise ValueError(
+                    f"two stance claims for actor {claim.actor_id!r} on issue {claim.issue_id!r}:"
+                    " an event carries at most one claim per (actor, issue)"
+                )
+            seen.add(pair)
+        return self
+
+    def actor_refs(self) -> list[str]:
+        """Every actor reference in the event, in order of appearance."""
+        refs = [actor.actor_id for actor in self.actors]
+        refs += [quote.actor_id for quote in self.quotes]
+        refs += [claim.actor_id for claim in self.stances]
+        return refs
+
+
+class StatementEvent(_EventBase):
+    """Something said: a remark, an interview, a speech, a post."""
+
+    type: Literal["statement"] = "statement"
+
+
+class MeetingEvent(_EventBase):
+    type: Literal["meeting"] = "meeting"
+    status: Status = Status.HELD
+
+
+class VisitEvent(_EventBase):
+    type: Literal["visit"] = "visit"
+    status: Status = Status.HELD
+
+
+class CallEvent(_EventBase):
+    type: Literal["call"] = "call"
+    status: Status = Status.HELD
+
+
+class AnnouncementEvent(_EventBase):
+    type: Literal["announcement"] = "announcement"
+
+
+class AgreementEvent(_EventBase):
+    type: Literal["agreement"] = "agreement"
+
+
+class RetractionEvent(_EventBase):
+    """Withdraws an earlier event: its claims no longer count."""
+
+    type: Literal["retraction"] = "retraction"
+    retracts: EventId = Field(description="The event_id whose claims are withdrawn.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _no_claims(self) -> RetractionEvent:
+        if self.stances:
+            raise ValueError("a retraction carries no stance claims: publish a new event for them")
+        if self.event_id is not None and self.event_id == self.retracts:
+            raise ValueError("an event cannot retract itself")
+        return self
+
+
+DiplomaticEvent = Annotated[
+    StatementEvent
+    | MeetingEvent
+    | VisitEvent
+    | CallEvent
+    | AnnouncementEvent
+    | AgreementEvent
+    | RetractionEvent,
+    Field(discriminator="type"),
+]
+EVENT_TYPES = ("statement", "meeting", "visit", "call", "announcement", "agreement", "retraction")
+
+event_adapter: TypeAdapter[DiplomaticEvent] = TypeAdapter(DiplomaticEvent)
+
+
+class EventRejected(ValueError):
+    """An event that cannot be accepted, with a machine-readable reason code.
+
+    Reason codes: `invalid_json`, `bad_utf8`, `not_an_object`,
+    `unsupported_schema_version`, `invalid_event`.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem, each naming the field path, in words a user can act on."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        path = list(problem["loc"])
+        if path and path[0] in EVENT_TYPES:  # the union's tag, not a field the user wrote
+            path = path[1:]
+        location = ".".join(str(part) for part in path) or "(event)"
+        lines.append(f"{location}: {problem['msg']}")
+    return "; ".join(lines)
+
+
+def parse_event(raw: bytes | str | dict[str, Any]) -> DiplomaticEvent:
+    """Decode, upcast and validate one event; raise `EventRejected` with a reason."""
+    from schemas.upcasting import UnsupportedSchemaVersionError, upcast
+
+    document: Any
+    if isinstance(raw, dict):
+        document = raw
+    else:
+        if isinstance(raw, bytes):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise EventRejected("bad_utf8", f"not valid UTF-8: {error}") from error
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise EventRejected("invalid_json", f"not valid JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise EventRejected(
+            "not_an_object", f"an event is a JSON object, got {type(document).__name__}"
+        )
+    try:
+        document = upcast(document)
+    except UnsupportedSchemaVersionError as error:
+        raise EventRejected("unsupported_schema_version", str(error)) from error
+    try:
+        return event_adapter.validate_python(document)
+    except ValidationError as error:
+        raise EventRejected("invalid_event", describe_validation_error(error)) from error
+
+
+def _content_document(event: DiplomaticEvent) -> dict[str, Any]:
+    return event.model_dump(mode="json", exclude={"event_id", "recorded_at"})
+
+
+def content_fingerprint(event: DiplomaticEvent) -> str:
+    """SHA-256 of what the event says, without its id and publication time.
+
+    Two events with the same id and the same fingerprint are the same event
+    published twice; the same id with another fingerprint is a conflict.
+    """
+    canonical = orjson.dumps(_content_document(event), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def derive_event_id(event: DiplomaticEvent) -> str:
+    """A stable id from the event's content: the same script run twice gives the same ids."""
+    return f"ev-{content_fingerprint(event)[:24]}"
+
+
+def encode_event(event: DiplomaticEvent) -> bytes:
+    """The bytes of an event on the topic: compact JSON, keys in model order."""
+    return orjson.dumps(event.model_dump(mode="json"))

@@ -1,0 +1,1 @@
+"""Everything of diplomatic-timeline that touches Kafka: broker, topics, publisher, CLI."""

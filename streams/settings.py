@@ -1,0 +1,62 @@
+"""One settings object for every process, read from `TIMELINE_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the broker lives, what the topics are called and how publishing behaves.
+
+    Every field can be set with an environment variable named `TIMELINE_` plus
+    the field name in upper case, e.g. `TIMELINE_BROKER_PORT=19092`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TIMELINE_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".timeline"),
+        description="Local state: broker jars, broker data, logs, pid files.",
+    )
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(default=9092, ge=1, le=65535)
+    controller_port: int = Field(default=9093, ge=1, le=65535)
+    broker_heap: str = Field(default="512m", description="JVM -Xmx for the local broker.")
+    broker_start_timeout: float = Field(default=60.0, gt=0)
+    kafka_libs_dir: Path | None = Field(
+        default=None, description="Broker jars; default HOME/kafka/libs."
+    )
+    kafka_data_dir: Path | None = Field(
+        default=None, description="Broker log dirs and config; default HOME/kafka."
+    )
+    bootstrap_servers: str | None = Field(
+        default=None,
+        description="An existing broker to use instead of the local one (e.g. docker compose).",
+    )
+
+    topic_prefix: str = "diplomacy."
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1)
+
+    registry_files: list[Path] = Field(
+        default_factory=list,
+        description="Extra YAML files of actors and issues, merged over the bundled ones.",
+    )
+    max_event_bytes: int = Field(
+        default=256 * 1024, gt=0, description="Largest encoded event the publisher sends."
+    )
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
+
+    @property
+    def libs_dir(self) -> Path:
+        return (self.kafka_libs_dir or self.home / "kafka" / "libs").absolute()
+
+    @property
+    def broker_dir(self) -> Path:
+        return (self.kafka_data_dir or self.home / "kafka").absolute()

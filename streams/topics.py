@@ -1,0 +1,144 @@
+"""Topic names, their policies, and explicit, idempotent creation.
+
+Every topic is created with one configured partition count: faust requires
+a table's source topic and its changelog to be co-partitioned, and a silently
+auto-created one-partition topic breaks that (`PartitionsMismatch`). So the
+broker does not auto-create topics, and a topic that exists with another
+partition count is an error, never silently changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.settings import Settings
+
+DAY_MS = 24 * 3600 * 1000
+FOREVER = -1
+
+
+class TopicMismatchError(RuntimeError):
+    """A topic exists with a partition count other than the configured one."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    purpose: str
+    retention_ms: int
+    configs: dict[str, str] = field(default_factory=dict)
+
+    def topic_configs(self) -> dict[str, str]:
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms), **self.configs}
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The project's topic names under one prefix (`diplomacy.` by default)."""
+
+    prefix: str = "diplomacy."
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}events.dlq"
+
+    @property
+    def stance_changes(self) -> str:
+        return f"{self.prefix}stance-changes"
+
+    @property
+    def digests(self) -> str:
+        return f"{self.prefix}digests"
+
+    def specs(self) -> list[TopicSpec]:
+        return [
+            TopicSpec(self.events, "the log of diplomatic events (key: event_id)", FOREVER),
+            TopicSpec(self.dead_letters, "rejected records with their reason", 365 * DAY_MS),
+            TopicSpec(self.stance_changes, "stance changes (key: actor_id)", 365 * DAY_MS),
+            TopicSpec(self.digests, "rendered digests (key: subscription id)", 90 * DAY_MS),
+        ]
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    created: list[str]
+    existing: list[str]
+
+
+async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> TopicReport:
+    """Create the project's topics if missing; check the partition count of existing ones."""
+    specs = specs if specs is not None else Topics(settings.topic_prefix).specs()
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        existing = await _partition_counts(admin, [spec.name for spec in specs])
+        _check_partitions(existing, settings.partitions)
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        name=spec.name,
+                        num_partitions=settings.partitions,
+                        replication_factor=settings.replication_factor,
+                        topic_configs=spec.topic_configs(),
+                    )
+                    for spec in missing
+                ]
+            )
+            errors = [
+                f"{topic_error[0]}: error {topic_error[1]} {topic_error[2] if len(topic_error) > 2 else ''}"
+                for topic_error in response.topic_errors
+                if topic_error[1] not in (0, 36)  # 36: TOPIC_ALREADY_EXISTS (a concurrent creator)
+            ]
+            if errors:
+                raise RuntimeError("could not create topics: " + "; ".join(errors))
+            _check_partitions(
+                await _partition_counts(admin, [spec.name for spec in missing]), settings.partitions
+            )
+        return TopicReport(
+            created=[spec.name for spec in missing],
+            existing=[spec.name for spec in specs if spec.name in existing],
+        )
+    finally:
+        await admin.close()
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Partition count of each named topic that exists."""
+    present = set(await admin.list_topics())
+    wanted = [name for name in names if name in present]
+    if not wanted:
+        return {}
+    return {
+        topic["topic"]: len(topic["partitions"])
+        for topic in await admin.describe_topics(wanted)
+        if topic["error_code"] == 0
+    }
+
+
+def _check_partitions(counts: dict[str, int], expected: int) -> None:
+    wrong = {name: count for name, count in counts.items() if count != expected}
+    if wrong:
+        described = ", ".join(f"{name} has {count}" for name, count in sorted(wrong.items()))
+        raise TopicMismatchError(
+            f"partition count mismatch: {described}, but TIMELINE_PARTITIONS is {expected}."
+            " Topics are never changed silently: set TIMELINE_PARTITIONS to match, or use a"
+            " new TIMELINE_TOPIC_PREFIX (or delete the topics) to start over."
+        )
+
+
+async def list_topics(settings: Settings) -> dict[str, int]:
+    """Every topic on the broker with its partition count."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        return await _partition_counts(admin, await admin.list_topics())
+    finally:
+        await admin.close()

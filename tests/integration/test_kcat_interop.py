@@ -1,0 +1,85 @@
+"""Interop with a Kafka client no one here wrote: kcat (librdkafka)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from schemas.events import parse_event
+from streams.publisher import Publisher
+from streams.settings import Settings
+from streams.topics import Topics, ensure_topics
+from tests.integration.helpers import read_all
+
+KCAT = shutil.which("kcat")
+
+
+@pytest.fixture
+def kcat() -> str:
+    assert KCAT is not None, "kcat is missing: 'make test' installs it (apt-get install kcat)"
+    return KCAT
+
+
+def event_schema(repo: Path) -> dict[str, object]:
+    schema: dict[str, object] = json.loads(
+        (repo / "schemas" / "jsonschema" / "diplomatic-event.schema.json").read_text()
+    )
+    return schema
+
+
+def test_kcat_reads_a_published_event_that_matches_the_json_schema(
+    settings: Settings, repo: Path, kcat: str
+) -> None:
+    asyncio.run(ensure_topics(settings))
+    line = (repo / "seed" / "events.jsonl").read_bytes().splitlines()[0]
+
+    async def publish() -> str:
+        async with Publisher(settings) as publisher:
+            return (await publisher.publish(line)).event_id
+
+    event_id = asyncio.run(publish())
+    result = subprocess.run(
+        [kcat, "-b", settings.bootstrap, "-C", "-t", Topics(settings.topic_prefix).events,
+         "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    key, value = result.stdout.strip().split("\t", 1)
+    assert key == event_id
+    document = json.loads(value)
+    jsonschema.validate(document, event_schema(repo))
+    assert document["event_id"] == event_id and document["schema_version"] == 1
+
+
+def test_an_event_written_by_kcat_is_accepted_by_the_validator(
+    settings: Settings, repo: Path, kcat: str
+) -> None:
+    asyncio.run(ensure_topics(settings))
+    document = {
+        "schema_version": 1,
+        "event_id": "kcat-wang-yi-g20",
+        "type": "statement",
+        "occurred_at": {"at": "2025-02-20T00:00:00Z", "precision": "day"},
+        "recorded_at": "2025-02-21T09:30:00Z",
+        "actors": [{"actor_id": "wang-yi", "role": "speaker"}],
+        "summary": "Wang Yi backs all efforts conducive to peace.",
+        "stances": [
+            {"actor_id": "wang-yi", "issue_id": "us-russia-direct-talks",
+             "position": "support", "score": 0.6, "confidence": 0.8}
+        ],
+    }
+    jsonschema.validate(document, event_schema(repo))
+    subprocess.run(
+        [kcat, "-b", settings.bootstrap, "-P", "-t", Topics(settings.topic_prefix).events,
+         "-k", document["event_id"]],
+        input=json.dumps(document), text=True, timeout=60, check=True,
+    )
+    records = asyncio.run(read_all(settings, Topics(settings.topic_prefix).events, 1))
+    assert records[0].key == b"kcat-wang-yi-g20"
+    event = parse_event(records[0].value)
+    assert event.type == "statement" and event.stances[0].issue_id == "us-russia-direct-talks"
