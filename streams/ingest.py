@@ -1,0 +1,119 @@
+"""Ingest decisions for one record of `diplomacy.events`. Pure.
+
+Given the record's bytes and what the events table already holds for its
+event_id, decide: reject (to the dead-letter topic, with a reason), ignore a
+duplicate, or accept (store the record, send its claims, or ask the owner of
+a retracted event to withdraw that event's claims).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from schemas.events import (
+    DiplomaticEvent,
+    EventRejected,
+    RetractionEvent,
+    content_fingerprint,
+    parse_event,
+)
+from schemas.registry import Registry, UnknownReferenceError
+from schemas.stances import Stance
+from streams.fold import claims_of
+from streams.records import EventRecord
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    event: DiplomaticEvent
+    record: EventRecord
+    claims: list[Stance] = field(default_factory=list)
+    retracts: str | None = None
+
+
+Decision = Rejected | Duplicate | Accepted
+
+
+def decide(
+    key: bytes | None,
+    value: bytes | None,
+    existing: EventRecord | None,
+    registry: Registry,
+    record_time: datetime,
+) -> Decision:
+    """Decide what one record of the event log does to the state.
+
+    `record_time` (the Kafka record's timestamp) stands in for `recorded_at`
+    when a producer left it out, so that a replay decides the same way.
+    """
+    if value is None:
+        return Rejected("empty_value", "the record has no value (a tombstone is not an event)")
+    try:
+        event = registry.canonicalize(parse_event(value))
+    except EventRejected as error:
+        return Rejected(error.reason, error.message)
+    except UnknownReferenceError as error:
+        return Rejected("unknown_reference", str(error))
+    if event.event_id is None:
+        return Rejected("missing_event_id", "event_id is required on the topic")
+    if key is not None and key != event.event_id.encode():
+        return Rejected(
+            "key_mismatch",
+            f"the record key {key!r} is not the event_id {event.event_id!r}: events are keyed by event_id",
+        )
+    if event.recorded_at is None:
+        event = event.model_copy(update={"recorded_at": record_time})
+    fingerprint = content_fingerprint(event)
+    if existing is not None and existing.fingerprint is not None:
+        if existing.fingerprint == fingerprint:
+            return Duplicate(event.event_id or "")
+        return Rejected(
+            "conflict",
+            f"event_id {event.event_id!r} was already accepted with different content"
+            f" (fingerprint {existing.fingerprint[:12]} there, {fingerprint[:12]} here)",
+        )
+    retracted_by = existing.retracted_by if existing is not None else None
+    record = EventRecord(
+        event_id=event.event_id,
+        fingerprint=fingerprint,
+        event=event.model_dump(mode="json"),
+        retracted_by=retracted_by,
+    )
+    return Accepted(
+        event=event,
+        record=record,
+        claims=[] if retracted_by is not None else claims_of(event),
+        retracts=event.retracts if isinstance(event, RetractionEvent) else None,
+    )
+
+
+def retract(
+    existing: EventRecord | None, target: str, retraction_id: str
+) -> tuple[EventRecord, list[Stance]]:
+    """Mark `target` retracted; return its new record and the claims to withdraw.
+
+    If the target has not arrived yet, a placeholder remembers the
+    retraction so that the event's claims never count. Of two retractions of
+    one event, the smaller id is kept, so the outcome does not depend on order.
+    """
+    if existing is None:
+        return EventRecord(event_id=target, retracted_by=retraction_id), []
+    if existing.retracted_by is not None:
+        keep = min(existing.retracted_by, retraction_id)
+        return existing.model_copy(update={"retracted_by": keep}), []
+    record = existing.model_copy(update={"retracted_by": retraction_id})
+    if existing.event is None:
+        return record, []
+    return record, claims_of(parse_event(existing.event))

@@ -1,0 +1,144 @@
+"""The processing steps of the stream, over stores and an emitter; shared by worker and rebuild.
+
+Three steps, each for one kind of record:
+
+- `on_event` (records of `diplomacy.events`, partitioned by event_id):
+  decode, deduplicate, dead-letter, and fan out claims and retractions;
+- `on_retract` (partitioned by the retracted event_id): mark the event
+  retracted and withdraw its claims;
+- `on_claim` (partitioned by actor): fold one claim into the stance book
+  and report a change.
+
+The faust agents call these with faust tables and an emitter that sends to
+topics; `timeline rebuild` calls them with dicts and an emitter that feeds
+the next step directly. Decisions live in the pure modules (`ingest`,
+`fold`); this layer only reads and writes the stores in the right order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+from schemas.registry import Registry
+from schemas.stances import Stance, StanceChange
+from schemas.time import EventTime
+from streams.ingest import Accepted, Duplicate, Rejected, decide, retract
+from streams.records import ClaimOp, EventRecord, RetractRequest, encode
+from streams.stance_book import StanceBook
+
+Store = MutableMapping[bytes, bytes]
+
+
+class Emitter(Protocol):
+    async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None: ...
+
+    async def claim(self, op: ClaimOp) -> None: ...
+
+    async def retract(self, request: RetractRequest) -> None: ...
+
+    async def change(self, change: StanceChange) -> None: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        events: Store,
+        book: StanceBook,
+        registry: Registry,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.events = events
+        self.book = book
+        self.registry = registry
+        self.clock = clock
+        self.duplicates = 0
+
+    def record_of(self, event_id: str) -> EventRecord | None:
+        raw = self.events.get(event_id.encode())
+        return None if raw is None else EventRecord.model_validate_json(raw)
+
+    async def on_event(
+        self, key: bytes | None, value: bytes | None, timestamp_ms: int, emit: Emitter
+    ) -> None:
+        existing = None
+        if key is not None:
+            try:
+                existing = self.record_of(key.decode())
+            except UnicodeDecodeError:
+                existing = None
+        decision = decide(
+            key, value, existing, self.registry, datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+        )
+        if isinstance(decision, Rejected):
+            await emit.dead_letter(key, value, decision.reason, decision.error)
+            return
+        if isinstance(decision, Duplicate):
+            self.duplicates += 1
+            return
+        await self._accept(decision, emit)
+
+    async def _accept(self, decision: Accepted, emit: Emitter) -> None:
+        event = decision.event
+        assert event.event_id is not None
+        # Claims are sent before the record is stored: a retraction that finds the
+        # record can then only withdraw claims that were already sent ahead of it.
+        for claim in decision.claims:
+            await emit.claim(
+                ClaimOp(
+                    op="add", actor_id=claim.actor_id, issue_id=claim.issue_id,
+                    event_id=claim.event_id, stance=claim,
+                    cause_event_id=event.event_id, cause_occurred_at=event.occurred_at,
+                )
+            )
+        record = decision.record
+        latest = self.record_of(event.event_id)
+        if latest is not None and latest.retracted_by is not None and record.retracted_by is None:
+            # A retraction arrived while the claims were being sent: withdraw them again.
+            record = record.model_copy(update={"retracted_by": latest.retracted_by})
+            await self._withdraw(decision.claims, latest.retracted_by, event.occurred_at, emit)
+        self.events[event.event_id.encode()] = encode(record)
+        if decision.retracts is not None:
+            await emit.retract(
+                RetractRequest(
+                    target=decision.retracts, retraction_id=event.event_id,
+                    occurred_at=event.occurred_at,
+                )
+            )
+
+    async def on_retract(self, request: RetractRequest, emit: Emitter) -> None:
+        record, withdrawn = retract(self.record_of(request.target), request.target, request.retraction_id)
+        await self._withdraw(withdrawn, request.retraction_id, request.occurred_at, emit)
+        latest = self.record_of(request.target)
+        if latest is not None and latest.retracted_by is not None and record.retracted_by is not None:
+            record = record.model_copy(update={"retracted_by": min(latest.retracted_by, record.retracted_by)})
+        self.events[request.target.encode()] = encode(record)
+
+    async def _withdraw(
+        self, claims: list[Stance], retraction_id: str, occurred_at: EventTime, emit: Emitter
+    ) -> None:
+        for claim in claims:
+            await emit.claim(
+                ClaimOp(
+                    op="remove", actor_id=claim.actor_id, issue_id=claim.issue_id,
+                    event_id=claim.event_id, cause_event_id=retraction_id,
+                    cause_occurred_at=occurred_at,
+                )
+            )
+
+    async def on_claim(self, op: ClaimOp, emit: Emitter) -> None:
+        if op.op == "add":
+            assert op.stance is not None
+            change = self.book.add(op.stance, self.clock())
+        else:
+            change = self.book.remove(
+                op.actor_id, op.issue_id, op.event_id,
+                op.cause_event_id, op.cause_occurred_at, self.clock(),
+            )
+        if change is not None:
+            await emit.change(change)

@@ -1,0 +1,70 @@
+"""The shapes stored in tables and sent on internal topics, and their byte encoding.
+
+Values are compact JSON (orjson) so that a table's changelog is readable by
+any client and a replay produces the same bytes as live processing (rule 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from schemas.stances import Stance
+from schemas.time import EventTime
+
+
+class EventRecord(BaseModel):
+    """What the log says about one event_id: its content fingerprint and whether it was retracted.
+
+    A record with `event` None is a placeholder: a retraction arrived before
+    the event it names.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    fingerprint: str | None = None
+    event: dict[str, Any] | None = None
+    retracted_by: str | None = None
+
+
+class ClaimOp(BaseModel):
+    """An instruction for the actor-partitioned stance agent: add or remove one claim."""
+
+    model_config = ConfigDict(frozen=True)
+
+    op: Literal["add", "remove"]
+    actor_id: str
+    issue_id: str
+    event_id: str
+    stance: Stance | None = None
+    cause_event_id: str
+    cause_occurred_at: EventTime
+
+
+class RetractRequest(BaseModel):
+    """Sent to the partition that owns `target` (the retracted event_id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    retraction_id: str
+    occurred_at: EventTime
+
+
+def encode(model: BaseModel) -> bytes:
+    return orjson.dumps(model.model_dump(mode="json"))
+
+
+def current_key(actor_id: str, issue_id: str) -> bytes:
+    return f"{actor_id}|{issue_id}".encode()
+
+
+def history_key(actor_id: str, issue_id: str, event_id: str) -> bytes:
+    return f"{actor_id}|{issue_id}|{event_id}".encode()
+
+
+def history_prefix(actor_id: str, issue_id: str) -> bytes:
+    return f"{actor_id}|{issue_id}|".encode()

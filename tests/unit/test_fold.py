@@ -1,0 +1,189 @@
+"""The fold and change detection, with plain lists and no broker (rules 1, 2, 3, 5, 6)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.stances import ChangeKind, Position, Stance
+from schemas.time import EventTime, Precision
+from streams.fold import as_of, change_id, change_kind, current_of, order_key
+from streams.stance_book import StanceBook
+
+BASE = datetime(2025, 2, 1, tzinfo=UTC)
+DETECTED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def stance(
+    event: str, day: int, score: float = 0.5, recorded: int = 0, issue: str = "us-backstop",
+    position: Position | None = None,
+) -> Stance:
+    if position is None:
+        position = Position.SUPPORT if score > 0 else Position.OPPOSE if score < 0 else Position.NEUTRAL
+    return Stance(
+        actor_id="keir-starmer", issue_id=issue, position=position, score=score, confidence=0.9,
+        event_id=event, occurred_at=EventTime(at=BASE + timedelta(days=day), precision=Precision.DAY),
+        recorded_at=BASE + timedelta(days=40, seconds=recorded),
+    )
+
+
+def book(threshold: float = 0.2) -> StanceBook:
+    return StanceBook({}, {}, threshold)
+
+
+def test_event_time_wins_over_arrival_order() -> None:
+    pages = book()
+    pages.add(stance("later", day=10, score=0.9), DETECTED)
+    late = pages.add(stance("earlier", day=2, score=-0.9), DETECTED)
+    assert late is None
+    current = pages.current_stance("keir-starmer", "us-backstop")
+    assert current is not None and current.event_id == "later"
+    assert len(pages.history) == 2  # the late claim enters the history
+
+
+def test_ties_go_to_recorded_at_then_event_id() -> None:
+    first = stance("b", day=3, recorded=1)
+    second = stance("a", day=3, recorded=2)
+    assert current_of([first, second]) == second
+    same_time = [stance("a", day=3), stance("b", day=3)]
+    current = current_of(same_time)
+    assert current is not None and current.event_id == "b"
+
+
+def test_duplicate_delivery_changes_nothing() -> None:
+    pages = book()
+    assert pages.add(stance("e1", day=1), DETECTED) is not None
+    writes = pages.writes
+    assert pages.add(stance("e1", day=1), DETECTED) is None
+    assert pages.writes == writes
+
+
+def test_change_kinds_and_threshold() -> None:
+    assert change_kind(None, stance("a", 1), 0.2) is ChangeKind.NEW
+    assert change_kind(stance("a", 1, 0.5), stance("b", 2, -0.5), 0.2) is ChangeKind.REVERSED
+    assert change_kind(stance("a", 1, 0.5), stance("b", 2, 0.8), 0.2) is ChangeKind.SHIFTED
+    assert change_kind(stance("a", 1, 0.5), stance("b", 2, 0.6), 0.2) is None
+    assert change_kind(stance("a", 1, 0.5), stance("b", 2, 0.7), 0.2) is ChangeKind.SHIFTED
+    conditional = stance("b", 2, 0.55, position=Position.CONDITIONAL)
+    assert change_kind(stance("a", 1, 0.5), conditional, 0.2) is ChangeKind.SHIFTED
+    assert change_kind(stance("a", 1), None, 0.2) is ChangeKind.WITHDRAWN
+
+
+def test_small_moves_update_the_view_without_a_change() -> None:
+    pages = book(threshold=0.2)
+    assert pages.add(stance("a", 1, 0.5), DETECTED) is not None
+    assert pages.add(stance("b", 2, 0.55), DETECTED) is None
+    current = pages.current_stance("keir-starmer", "us-backstop")
+    assert current is not None and current.event_id == "b"
+
+
+def test_retracting_the_current_claim_falls_back_and_reports_a_withdrawal() -> None:
+    pages = book()
+    pages.add(stance("old", 1, 0.4), DETECTED)
+    pages.add(stance("new", 5, -0.6), DETECTED)
+    cause = EventTime(at=BASE, precision=Precision.DAY)
+    change = pages.remove("keir-starmer", "us-backstop", "new", "retraction-1", cause, DETECTED)
+    assert change is not None and change.kind is ChangeKind.WITHDRAWN
+    assert change.previous is not None and change.previous.event_id == "new"
+    assert change.current is not None and change.current.event_id == "old"
+    last = pages.remove("keir-starmer", "us-backstop", "old", "retraction-2", cause, DETECTED)
+    assert last is not None and last.current is None
+    assert pages.current_stance("keir-starmer", "us-backstop") is None
+    assert pages.remove("keir-starmer", "us-backstop", "old", "retraction-2", cause, DETECTED) is None
+
+
+def test_retracting_an_older_claim_changes_no_view() -> None:
+    pages = book()
+    pages.add(stance("old", 1, 0.4), DETECTED)
+    pages.add(stance("new", 5, 0.9), DETECTED)
+    cause = EventTime(at=BASE, precision=Precision.DAY)
+    assert pages.remove("keir-starmer", "us-backstop", "old", "r", cause, DETECTED) is None
+
+
+def test_change_ids_are_deterministic() -> None:
+    a, b = stance("a", 1), stance("b", 2)
+    assert change_id("x", "y", a, b) == change_id("x", "y", a, b)
+    assert change_id("x", "y", a, b) != change_id("x", "y", b, a)
+
+
+def test_cost_of_a_claim_does_not_grow_with_history() -> None:
+    """Counts store writes and bytes written per claim for a short and a long history."""
+
+    class CountingStore(dict[bytes, bytes]):
+        written = 0
+
+        def __setitem__(self, key: bytes, value: bytes) -> None:
+            CountingStore.written += len(value)
+            super().__setitem__(key, value)
+
+    def cost_of_last_claim(history_length: int) -> tuple[int, int]:
+        pages = StanceBook(CountingStore(), CountingStore(), 0.2)
+        for index in range(history_length):
+            pages.add(stance(f"e{index:06d}", day=index % 300, score=0.5), DETECTED)
+        writes, written = pages.writes, CountingStore.written
+        pages.add(stance("z-last", day=400, score=0.5), DETECTED)
+        return pages.writes - writes, CountingStore.written - written
+
+    assert cost_of_last_claim(10) == cost_of_last_claim(5000)
+
+
+claims_strategy = st.lists(
+    st.tuples(st.integers(0, 30), st.integers(0, 5), st.floats(-1, 1).filter(lambda s: abs(s) > 0.01)),
+    min_size=1, max_size=25, unique_by=lambda claim: (claim[0], claim[1]),
+).map(lambda rows: [stance(f"e{day:02d}-{rec}", day, round(score, 3), rec) for day, rec, score in rows])
+
+
+@settings(max_examples=150, deadline=None)
+@given(claims_strategy, st.randoms(use_true_random=False))
+def test_any_order_gives_the_same_view(claims: list[Stance], shuffler: random.Random) -> None:
+    def fold(order: list[Stance]) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
+        pages = book()
+        for claim in order:
+            pages.add(claim, DETECTED)
+        return dict(pages.current), dict(pages.history)
+
+    shuffled = list(claims)
+    shuffler.shuffle(shuffled)
+    assert fold(claims) == fold(shuffled)
+    current = book()
+    for claim in shuffled:
+        current.add(claim, DETECTED)
+    assert current.current_stance("keir-starmer", "us-backstop") == current_of(claims)
+
+
+@settings(max_examples=100, deadline=None)
+@given(claims_strategy, st.data())
+def test_publishing_twice_equals_once_and_retracting_equals_never(
+    claims: list[Stance], data: st.DataObject
+) -> None:
+    once, twice = book(), book()
+    for claim in claims:
+        once.add(claim, DETECTED)
+        twice.add(claim, DETECTED)
+        twice.add(claim, DETECTED)
+    assert (once.current, once.history) == (twice.current, twice.history)
+
+    retracted = data.draw(st.sampled_from(claims))
+    never = book()
+    for claim in claims:
+        if claim != retracted:
+            never.add(claim, DETECTED)
+    cause = EventTime(at=BASE, precision=Precision.DAY)
+    once.remove(retracted.actor_id, retracted.issue_id, retracted.event_id, "r", cause, DETECTED)
+    assert (once.current, once.history) == (never.current, never.history)
+
+
+@settings(max_examples=100, deadline=None)
+@given(claims_strategy, st.integers(0, 31))
+def test_as_of_equals_the_fold_of_claims_up_to_then(claims: list[Stance], day: int) -> None:
+    moment = BASE + timedelta(days=day)
+    upto = book()
+    for claim in claims:
+        if claim.occurred_at.at <= moment:
+            upto.add(claim, DETECTED)
+    assert as_of(claims, moment) == upto.current_stance("keir-starmer", "us-backstop")
+    expected = max((c for c in claims if c.occurred_at.at <= moment), key=order_key, default=None)
+    assert as_of(claims, moment) == expected
