@@ -9,7 +9,9 @@ Exit codes of `timeline publish`: 0 everything sent (or valid, with
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import IO
@@ -231,6 +233,173 @@ def schema_export(out: Path, check: bool) -> None:
         sys.exit(1)
 
 
+# -- worker and queries ---------------------------------------------------
+
+
+@main.command()
+@click.option("--web-port", type=int, default=None, help="Port of the query API (TIMELINE_WEB_PORT).")
+@click.pass_context
+def worker(context: click.Context, web_port: int | None) -> None:
+    """Run a stream worker: agents, tables, the view and the query API (Ctrl-C stops).
+
+    Several workers share the partitions; each answers every query.
+    """
+    from streams.worker import run_worker
+
+    settings = _settings(context)
+    if web_port is not None:
+        settings = settings.model_copy(update={"web_port": web_port})
+    run_worker(settings)
+
+
+def _query(settings: Settings, path: str, params: dict[str, str | None] | None = None) -> object:
+    from streams.query_client import QueryError, get_json
+
+    try:
+        return get_json(settings.api, path, params)
+    except QueryError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _stance_rows(stances: list[dict[str, object]]) -> list[list[str]]:
+    rows = []
+    for stance in stances:
+        occurred = stance["occurred_at"]
+        assert isinstance(occurred, dict)
+        day = str(occurred["at"])[:10]
+        quote = str(stance.get("quote") or "")
+        rows.append([
+            str(stance["issue_id"]), str(stance["position"]), f"{stance['score']:+.2f}",
+            f"{stance['confidence']:.2f}", day, str(stance["event_id"]),
+            (quote[:57] + "...") if len(quote) > 60 else quote,
+        ])
+    return rows
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in [headers, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+STANCE_HEADERS = ["issue", "position", "score", "conf.", "date", "event", "quote"]
+
+
+@main.command()
+@click.argument("actor")
+@click.option("--issue", default=None, help="Only this issue.")
+@click.option("--as-of", "as_of", default=None, help="A date (2025-02-18) or instant: the stance then.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON (the Stance schema).")
+@click.pass_context
+def stance(context: click.Context, actor: str, issue: str | None, as_of: str | None, as_json: bool) -> None:
+    """An actor's current stance on each issue (or as of a date).
+
+    \b
+    Examples:
+      timeline stance keir-starmer
+      timeline stance donald-trump --issue european-peacekeepers --as-of 2025-02-17
+    """
+    stances = _query(_settings(context), f"/actors/{actor}/stances", {"as_of": as_of})
+    assert isinstance(stances, list)
+    if issue is not None:
+        stances = [s for s in stances if s["issue_id"] == issue]
+    if as_json:
+        click.echo(json.dumps(stances, indent=2, ensure_ascii=False))
+        return
+    title = f"{actor}" + (f" as of {as_of}" if as_of else "")
+    if not stances:
+        click.echo(f"{title}: no stance" + (f" on {issue}" if issue else ""))
+        return
+    click.echo(title)
+    click.echo(_table(STANCE_HEADERS, _stance_rows(stances)))
+
+
+@main.command("timeline")
+@click.argument("actor")
+@click.option("--issue", default=None, help="Only this issue.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.pass_context
+def timeline_command(context: click.Context, actor: str, issue: str | None, as_json: bool) -> None:
+    """An actor's claims in event-time order."""
+    claims = _query(_settings(context), f"/actors/{actor}/timeline", {"issue": issue})
+    assert isinstance(claims, list)
+    if as_json:
+        click.echo(json.dumps(claims, indent=2, ensure_ascii=False))
+        return
+    click.echo(_table(STANCE_HEADERS, _stance_rows(claims)) if claims else f"{actor}: no claims")
+
+
+@main.command()
+@click.option("--since", default=None, help="Only changes detected at or after this instant (ISO 8601).")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON (the StanceChange schema).")
+@click.pass_context
+def changes(context: click.Context, since: str | None, as_json: bool) -> None:
+    """Stance changes, oldest first."""
+    found = _query(_settings(context), "/changes", {"since": since})
+    assert isinstance(found, list)
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    rows = []
+    for change in found:
+        before = change.get("previous") or {}
+        after = change.get("current") or {}
+        rows.append([
+            str(change["detected_at"])[:19], change["kind"], change["actor_id"], change["issue_id"],
+            str(before.get("position", "-")), str(after.get("position", "-")), change["event_id"],
+        ])
+    headers = ["detected", "kind", "actor", "issue", "from", "to", "event"]
+    click.echo(_table(headers, rows) if rows else "no changes")
+
+
+@main.command()
+@click.option("--compare", is_flag=True, help="Compare with the live hash; exit 1 if different.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def rebuild(context: click.Context, compare: bool, as_json: bool) -> None:
+    """Replay the whole event log from offset 0 into fresh state; print its SHA-256."""
+    from dataclasses import asdict
+
+    from streams.rebuild import rebuild as run_rebuild
+    from streams.registry_files import load_registry
+
+    settings = _settings(context)
+    registry = load_registry(settings.registry_files)
+    if sys.stderr.isatty():
+        with click.progressbar(length=0, label="replaying", file=sys.stderr) as progress:
+
+            def on_progress(done: int, total: int) -> None:
+                progress.length = total
+                progress.update(done - progress.pos)
+
+            result, _ = asyncio.run(run_rebuild(settings, registry, on_progress))
+    else:
+        result, _ = asyncio.run(run_rebuild(settings, registry))
+    summary = asdict(result)
+    live = None
+    if compare:
+        live_state = _query(settings, "/state/hash")
+        assert isinstance(live_state, dict)
+        live = live_state["sha256"]
+        summary["live_sha256"] = live
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        rate = result.events / result.seconds if result.seconds else 0.0
+        click.echo(
+            f"replayed {result.events} events in {result.seconds:.2f}s ({rate:,.0f}/s):"
+            f" {result.stances} stances, {result.claims} claims, {result.changes} changes,"
+            f" {result.dead_letters} dead letters"
+        )
+        click.echo(f"sha256 {result.sha256}")
+        if live is not None:
+            click.echo(f"live   {live}  ({'equal' if live == result.sha256 else 'DIFFERENT'})")
+    if live is not None and live != result.sha256:
+        sys.exit(1)
+
+
 # -- up -------------------------------------------------------------------
 
 
@@ -244,8 +413,9 @@ def schema_export(out: Path, check: bool) -> None:
 @click.option("--detach", is_flag=True, help="Leave everything running and return.")
 @click.pass_context
 def up(context: click.Context, seed: Path | None, detach: bool) -> None:
-    """Start everything (broker, topics), load the seed, wait for Ctrl-C, then stop cleanly."""
+    """Start everything (broker, topics, worker), load the seed; Ctrl-C stops it all cleanly."""
     from streams.publisher import Publisher
+    from streams.query_client import QueryError, wait_until_ready
     from streams.topics import ensure_topics
 
     settings = _settings(context)
@@ -254,8 +424,17 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
         local.start()
     except BrokerError as error:
         raise click.ClickException(str(error)) from error
+    worker_process: subprocess.Popen[bytes] | None = None
     try:
         asyncio.run(ensure_topics(settings))
+        worker_process = _start_worker(settings)
+        click.echo(f"worker starting (pid {worker_process.pid}); query API on {settings.api}")
+        try:
+            process = worker_process
+            wait_until_ready(settings.api, timeout=180, alive=lambda: process.poll() is None)
+        except QueryError as error:
+            tail = _worker_log(settings).read_text(errors="replace").strip()[-2000:]
+            raise click.ClickException(f"{error}; last lines of {_worker_log(settings)}:\n{tail}") from error
         seed = seed or (Path("seed/events.jsonl") if Path("seed/events.jsonl").exists() else None)
         if seed is not None:
             publisher = Publisher(settings)
@@ -266,16 +445,64 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
             ]
             count = asyncio.run(_send(publisher, prepared))
             click.echo(f"published {count} seed event(s) from {seed}")
+            _wait_for_events(settings, {event.event_id for event, _ in prepared})
         click.echo(_next_steps(settings))
         if detach:
+            (settings.home / "worker.pid").write_text(str(worker_process.pid))
             return
         click.echo("running; press Ctrl-C to stop everything")
         _wait_for_interrupt()
     finally:
         if not detach:
             click.echo("stopping ...")
+            if worker_process is not None:
+                _stop_process(worker_process)
             local.stop()
             click.echo("stopped")
+
+
+def _worker_log(settings: Settings) -> Path:
+    return settings.home / f"worker-{settings.web_port}.log"
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    log_path = _worker_log(settings)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+
+
+def _stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_events(settings: Settings, event_ids: set[str | None], timeout: float = 60) -> None:
+    """Wait until the worker's view holds every published event, so the first query answers."""
+    import time
+
+    from streams.query_client import QueryError, get_json
+
+    deadline = time.monotonic() + timeout
+    pending = {event_id for event_id in event_ids if event_id}
+    while pending and time.monotonic() < deadline:
+        for event_id in list(pending):
+            try:
+                get_json(settings.api, f"/events/{event_id}")
+                pending.discard(event_id)
+            except QueryError:
+                break
+        time.sleep(0.2)
+    if pending:
+        click.echo(f"warning: {len(pending)} seed event(s) not yet in the view", err=True)
 
 
 def _wait_for_interrupt() -> None:
@@ -294,8 +521,10 @@ def _next_steps(settings: Settings) -> str:
         f"\nbroker: {settings.bootstrap}\n"
         "try:\n"
         f"  kcat -b {settings.bootstrap} -C -t {topic} -e -o beginning | head -3\n"
-        "  .venv/bin/timeline topics list\n"
-        "  .venv/bin/timeline publish --dry-run seed/events.jsonl\n"
+        "  .venv/bin/timeline stance keir-starmer\n"
+        f"  curl -s {settings.api}/issues/us-backstop/stances\n"
+        "  .venv/bin/timeline changes\n"
+        f"  open {settings.api}/docs for the API\n"
     )
 
 

@@ -49,9 +49,28 @@ class Settings(BaseSettings):
         default=256 * 1024, gt=0, description="Largest encoded event the publisher sends."
     )
 
+    score_change_threshold: float = Field(
+        default=0.2, gt=0, le=2, description="A score move of at least this much is a stance change."
+    )
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535, description="The worker's query API.")
+    api_url: str | None = Field(
+        default=None, description="Where CLI queries go; default http://WEB_HOST:WEB_PORT."
+    )
+    worker_log_level: str = "WARNING"
+
     @property
     def bootstrap(self) -> str:
         return self.bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
+
+    @property
+    def app_id(self) -> str:
+        """The faust app id; changelog topics are named after it."""
+        return f"{self.topic_prefix}timeline"
+
+    @property
+    def api(self) -> str:
+        return (self.api_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def libs_dir(self) -> Path:

@@ -56,12 +56,24 @@ class Topics:
     def digests(self) -> str:
         return f"{self.prefix}digests"
 
+    @property
+    def claims(self) -> str:
+        """Internal: claims repartitioned by actor_id."""
+        return f"{self.prefix}claims"
+
+    @property
+    def retractions(self) -> str:
+        """Internal: retraction requests, keyed by the retracted event_id."""
+        return f"{self.prefix}retractions"
+
     def specs(self) -> list[TopicSpec]:
         return [
             TopicSpec(self.events, "the log of diplomatic events (key: event_id)", FOREVER),
             TopicSpec(self.dead_letters, "rejected records with their reason", 365 * DAY_MS),
             TopicSpec(self.stance_changes, "stance changes (key: actor_id)", 365 * DAY_MS),
             TopicSpec(self.digests, "rendered digests (key: subscription id)", 90 * DAY_MS),
+            TopicSpec(self.claims, "internal: claims by actor_id", 30 * DAY_MS),
+            TopicSpec(self.retractions, "internal: retractions by retracted event_id", 30 * DAY_MS),
         ]
 
 

@@ -1,0 +1,103 @@
+"""The agents: thin loops that hand each record to the pipeline.
+
+Decisions are in `ingest` and `fold`; store handling in `pipeline`. An
+exception from one record sends that record to the dead-letter topic with
+its reason and the loop goes on: one bad record never stops an agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+
+from schemas.stances import StanceChange
+from streams.pipeline import Pipeline
+from streams.records import ClaimOp, RetractRequest, encode
+from streams.topics import Topics
+
+logger = logging.getLogger(__name__)
+
+
+class TopicEmitter:
+    """Sends the pipeline's outputs to their topics (the worker's Emitter)."""
+
+    def __init__(self, topics: dict[str, Any]) -> None:
+        self.topics = topics
+
+    async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
+        await send_dead_letter(self.topics["dlq"], key, value, reason, error, faust.current_event())
+
+    async def claim(self, op: ClaimOp) -> None:
+        await self.topics["claims"].send(key=op.actor_id.encode(), value=encode(op))
+
+    async def retract(self, request: RetractRequest) -> None:
+        await self.topics["retractions"].send(key=request.target.encode(), value=encode(request))
+
+    async def change(self, change: StanceChange) -> None:
+        await self.topics["changes"].send(key=change.actor_id.encode(), value=encode(change))
+
+
+async def send_dead_letter(
+    topic: Any,
+    key: bytes | None,
+    value: bytes | None,
+    reason: str,
+    error: str,
+    event: faust.EventT[Any] | None,
+) -> None:
+    """The original bytes as the value; why, and where from, in headers."""
+    headers = [("dlq.reason", reason.encode()), ("dlq.error", error[:4000].encode())]
+    if event is not None:
+        message = event.message
+        headers += [
+            ("dlq.topic", message.topic.encode()),
+            ("dlq.partition", str(message.partition).encode()),
+            ("dlq.offset", str(message.offset).encode()),
+        ]
+    logger.warning("dead-lettered a record (%s): %s", reason, error[:200])
+    await topic.send(key=key, value=value if value is not None else b"", headers=headers)
+
+
+def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> dict[str, Any]:
+    """Declare the topics and the three agents; return the topics by role."""
+    topics = {
+        "events": app.topic(topic_names.events),
+        "claims": app.topic(topic_names.claims),
+        "retractions": app.topic(topic_names.retractions),
+        "dlq": app.topic(topic_names.dead_letters),
+        "changes": app.topic(topic_names.stance_changes),
+    }
+    emitter = TopicEmitter(topics)
+    Step = Callable[[faust.EventT[Any]], Awaitable[None]]
+
+    async def ingest_step(event: faust.EventT[Any]) -> None:
+        timestamp_ms = round(event.message.timestamp * 1000)
+        await pipeline.on_event(event.key, event.value, timestamp_ms, emitter)
+
+    async def retract_step(event: faust.EventT[Any]) -> None:
+        await pipeline.on_retract(RetractRequest.model_validate_json(event.value), emitter)
+
+    async def claim_step(event: faust.EventT[Any]) -> None:
+        await pipeline.on_claim(ClaimOp.model_validate_json(event.value), emitter)
+
+    def agent_for(step: Step) -> Callable[[faust.StreamT[Any]], Awaitable[None]]:
+        async def agent(stream: faust.StreamT[Any]) -> None:
+            async for event in stream.events():
+                try:
+                    await step(event)
+                except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
+                    text = "".join(traceback.format_exception_only(error)).strip()
+                    await send_dead_letter(
+                        topics["dlq"], event.key, event.value, "processing_error", text, event
+                    )
+
+        return agent
+
+    app.agent(topics["events"], name="ingest")(agent_for(ingest_step))
+    app.agent(topics["retractions"], name="retractions")(agent_for(retract_step))
+    app.agent(topics["claims"], name="stances")(agent_for(claim_step))
+    return topics

@@ -1,0 +1,154 @@
+"""The query API, served by the worker (FastAPI; OpenAPI at /docs).
+
+Response models are the schemas themselves. Until the worker's view has
+caught up with the changelogs every data endpoint answers 503 with
+Retry-After, never a stale or empty answer.
+"""
+
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query
+from pydantic import BaseModel
+
+from schemas.actors import Actor
+from schemas.issues import Issue
+from schemas.registry import Registry
+from schemas.stances import Stance, StanceChange
+from schemas.time import Precision, parse_event_time_text
+from streams.view import StanceView
+
+
+class Health(BaseModel):
+    status: str
+    ready: bool
+    events: int
+    stances: int
+
+
+class EventDocument(BaseModel):
+    event_id: str
+    event: dict[str, Any] | None
+    retracted_by: str | None
+
+
+class StateHash(BaseModel):
+    sha256: str
+    events: int
+    stances: int
+    claims: int
+
+
+def end_of(text: str) -> datetime:
+    """The last instant a time text covers: "2025-02-18" means up to the end of that day."""
+    try:
+        start, precision = parse_event_time_text(text)
+    except ValueError as error:
+        raise HTTPException(422, f"as_of: {error}") from error
+    if precision is Precision.DAY:
+        return start + timedelta(days=1) - timedelta(microseconds=1)
+    if precision is Precision.MONTH:
+        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return following - timedelta(microseconds=1)
+    if precision is Precision.YEAR:
+        return start.replace(year=start.year + 1) - timedelta(microseconds=1)
+    return start
+
+
+def create_api(view: StanceView, registry: Registry) -> FastAPI:
+    api = FastAPI(
+        title="diplomatic-timeline",
+        description="Stances of actors on issues, folded from the diplomatic event log.",
+        version="0.1.0",
+    )
+
+    def ready() -> StanceView:
+        if not view.ready:
+            raise HTTPException(
+                503, "the view is still recovering from the changelogs", headers={"Retry-After": "1"}
+            )
+        return view
+
+    Ready = Annotated[StanceView, Depends(ready)]
+
+    def actor_or_404(actor_id: str) -> Actor:
+        actor = registry.actors.get(actor_id)
+        if actor is None:
+            raise HTTPException(404, f"unknown actor {actor_id!r} (GET /actors lists the known ones)")
+        return actor
+
+    def issue_or_404(issue_id: str) -> Issue:
+        issue = registry.issues.get(issue_id)
+        if issue is None:
+            raise HTTPException(404, f"unknown issue {issue_id!r} (GET /issues lists the known ones)")
+        return issue
+
+    @api.get("/health", response_model=Health)
+    def health() -> Any:
+        body = Health(
+            status="ok" if view.ready else "recovering",
+            ready=view.ready,
+            events=len(view.events),
+            stances=len(view.current),
+        )
+        if not view.ready:
+            raise HTTPException(503, body.model_dump(), headers={"Retry-After": "1"})
+        return body
+
+    @api.get("/actors", response_model=list[Actor])
+    def actors() -> Any:
+        return sorted(registry.actors.values(), key=lambda actor: actor.id)
+
+    @api.get("/actors/{actor_id}", response_model=Actor)
+    def actor(actor_id: str) -> Any:
+        return actor_or_404(actor_id)
+
+    @api.get("/actors/{actor_id}/stances", response_model=list[Stance])
+    def actor_stances(
+        actor_id: str,
+        view: Ready,
+        as_of: Annotated[str | None, Query(description="A date or an instant: the stances then.")] = None,
+    ) -> Any:
+        actor_or_404(actor_id)
+        return view.stances_of(actor_id, end_of(as_of) if as_of else None)
+
+    @api.get("/actors/{actor_id}/timeline", response_model=list[Stance])
+    def actor_timeline(actor_id: str, view: Ready, issue: str | None = None) -> Any:
+        actor_or_404(actor_id)
+        if issue is not None:
+            issue_or_404(issue)
+        return view.timeline(actor_id, issue)
+
+    @api.get("/issues", response_model=list[Issue])
+    def issues() -> Any:
+        return sorted(registry.issues.values(), key=lambda issue: issue.id)
+
+    @api.get("/issues/{issue_id}/stances", response_model=list[Stance])
+    def issue_stances(issue_id: str, view: Ready) -> Any:
+        issue_or_404(issue_id)
+        return view.stances_on(issue_id)
+
+    @api.get("/changes", response_model=list[StanceChange])
+    def changes(view: Ready, since: datetime | None = None) -> Any:
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return view.changes_since(since)
+
+    @api.get("/events/{event_id}", response_model=EventDocument)
+    def event(event_id: str, view: Ready) -> Any:
+        record = view.events.get(event_id)
+        if record is None or record.event is None:
+            raise HTTPException(404, f"no event {event_id!r} in the log")
+        return EventDocument(event_id=event_id, event=record.event, retracted_by=record.retracted_by)
+
+    @api.get("/state/hash", response_model=StateHash)
+    def state(view: Ready) -> Any:
+        return StateHash(
+            sha256=view.hash(),
+            events=len(view.raw["events"]),
+            stances=len(view.raw["stance-current"]),
+            claims=len(view.raw["stance-history"]),
+        )
+
+    return api

@@ -1,0 +1,90 @@
+"""`timeline rebuild`: replay the whole log in batches with aiokafka and the same pipeline.
+
+Faust's per-event machinery is the slow part of the live path, so bulk work
+reads `diplomacy.events` with `getmany` and folds in memory. The result's
+SHA-256 must equal the live view's (rule 4).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.registry import Registry
+from streams.replay import Replay
+from streams.settings import Settings
+from streams.topics import Topics
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    sha256: str
+    events: int
+    seconds: float
+    dead_letters: int
+    changes: int
+    stances: int
+    claims: int
+
+
+async def rebuild(
+    settings: Settings,
+    registry: Registry,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[RebuildResult, Replay]:
+    """Read the event log from offset 0 to its current end and fold it into fresh state."""
+    topic = Topics(settings.topic_prefix).events
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap,
+        group_id=None,
+        client_id=f"rebuild-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    replay = Replay(registry, settings.score_change_threshold)
+    started = time.perf_counter()
+    count = 0
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            cluster = await consumer._client.fetch_all_metadata()
+            partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        if not partitions:
+            raise RuntimeError(f"topic {topic} does not exist on {settings.bootstrap}")
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        total = sum(ends.values())
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=10000)
+            for partition, records in batches.items():
+                for record in records:
+                    if record.offset >= ends[partition]:
+                        continue
+                    await replay.feed(record.key, record.value, record.timestamp)
+                    count += 1
+            for partition in list(remaining):
+                if await consumer.position(partition) >= ends[partition]:
+                    remaining.discard(partition)
+            if on_progress is not None:
+                on_progress(count, total)
+    finally:
+        await consumer.stop()
+    result = RebuildResult(
+        sha256=replay.hash(),
+        events=count,
+        seconds=time.perf_counter() - started,
+        dead_letters=len(replay.dead_letters),
+        changes=len(replay.changes),
+        stances=len(replay.current),
+        claims=len(replay.history),
+    )
+    return result, replay

@@ -1,0 +1,79 @@
+"""Feeds a `StanceView` from the tables' changelog topics and the stance-change topic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from mode import Service
+
+from streams.settings import Settings
+from streams.tables import CURRENT, EVENTS, HISTORY, changelog_topic
+from streams.topics import Topics
+from streams.view import StanceView
+
+logger = logging.getLogger(__name__)
+
+
+class ViewFeed(Service):
+    """Reads every partition of the changelogs from the beginning, with no consumer group."""
+
+    def __init__(self, settings: Settings, view: StanceView, **kwargs: object) -> None:
+        self.settings = settings
+        self.view = view
+        self.stores = {changelog_topic(settings, name): name for name in (EVENTS, CURRENT, HISTORY)}
+        self.changes_topic = Topics(settings.topic_prefix).stance_changes
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    @Service.task
+    async def _feed(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=5000,
+        )
+        await consumer.start()
+        try:
+            partitions = await self._partitions(consumer)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            targets = await consumer.end_offsets(partitions)
+            logger.info("view: catching up on %d partitions", len(partitions))
+            while not self.should_stop:
+                batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+                for partition, records in batches.items():
+                    for record in records:
+                        self._apply(partition.topic, record.key, record.value)
+                if not self.view.ready and all(
+                    await asyncio.gather(*(self._caught_up(consumer, p, o) for p, o in targets.items()))
+                ):
+                    self.view.ready = True
+                    logger.info("view: ready")
+        finally:
+            await consumer.stop()
+
+    @staticmethod
+    async def _caught_up(consumer: AIOKafkaConsumer, partition: TopicPartition, target: int) -> bool:
+        return bool(await consumer.position(partition) >= target)
+
+    def _apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        try:
+            if topic == self.changes_topic:
+                if value is not None:
+                    self.view.apply_change(value)
+            elif key is not None:
+                self.view.apply(self.stores[topic], key, value)
+        except Exception:
+            logger.exception("view: could not apply a record of %s", topic)
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        """Every partition of the watched topics; waits until the worker has created them."""
+        wanted = [*self.stores, self.changes_topic]
+        while True:
+            cluster = await consumer._client.fetch_all_metadata()
+            found = {topic: cluster.partitions_for_topic(topic) for topic in wanted}
+            if all(found.values()):
+                return [TopicPartition(topic, p) for topic, ps in found.items() for p in sorted(ps or [])]
+            await asyncio.sleep(0.5)

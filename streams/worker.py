@@ -1,0 +1,60 @@
+"""Assemble and run one worker: the faust app, its agents, the view and the query API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.contrib.asgi import AsgiService
+
+from schemas.registry import Registry
+from streams.agents import register_agents
+from streams.api import create_api
+from streams.app import create_app
+from streams.pipeline import Pipeline
+from streams.registry_files import load_registry
+from streams.settings import Settings
+from streams.stance_book import StanceBook
+from streams.tables import declare_tables
+from streams.topics import Topics
+from streams.view import StanceView
+from streams.view_feed import ViewFeed
+
+
+@dataclass
+class WorkerParts:
+    app: faust.App
+    view: StanceView
+    services: list[Any]
+
+
+def build_worker(settings: Settings, registry: Registry | None = None) -> WorkerParts:
+    registry = registry if registry is not None else load_registry(settings.registry_files)
+    app = create_app(settings, worker_name=f"worker-{settings.web_port}")
+    tables = declare_tables(app, settings)
+    pipeline = Pipeline(
+        tables.events, StanceBook(tables.current, tables.history, settings.score_change_threshold), registry
+    )
+    register_agents(app, Topics(settings.topic_prefix), pipeline)
+    view = StanceView()
+    api = create_api(view, registry)
+    services = [
+        ViewFeed(settings, view),
+        AsgiService(api, host=settings.web_host, port=settings.web_port),
+    ]
+    return WorkerParts(app, view, services)
+
+
+def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM; the API answers from the start (503 until the view is ready)."""
+    parts = build_worker(settings)
+    worker = faust.Worker(
+        parts.app,
+        *parts.services,
+        loglevel=settings.worker_log_level,
+        quiet=True,
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    worker.execute_from_commandline()
