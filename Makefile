@@ -37,6 +37,7 @@ stop:
 
 lint: $(STAMP)
 	$(BIN)/ruff check schemas streams scheduler tests
+	$(BIN)/ruff format --check schemas streams scheduler tests
 	$(BIN)/mypy
 
 unit: $(STAMP)

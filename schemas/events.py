@@ -31,9 +31,7 @@ from schemas.time import EventTime, require_utc
 
 CURRENT_SCHEMA_VERSION = 1
 
-EventId = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-]
+EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 """Letters, digits and `._:-`, at most 128 characters; the Kafka key of the event."""
 
 ActorRef = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -238,9 +236,7 @@ def parse_event(raw: bytes | str | dict[str, Any]) -> DiplomaticEvent:
         except orjson.JSONDecodeError as error:
             raise EventRejected("invalid_json", f"not valid JSON: {error}") from error
     if not isinstance(document, dict):
-        raise EventRejected(
-            "not_an_object", f"an event is a JSON object, got {type(document).__name__}"
-        )
+        raise EventRejected("not_an_object", f"an event is a JSON object, got {type(document).__name__}")
     try:
         document = upcast(document)
     except UnsupportedSchemaVersionError as error:

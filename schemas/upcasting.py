@@ -57,9 +57,7 @@ def upcast(document: Document) -> Document:
     """Bring a raw event document up to `CURRENT_SCHEMA_VERSION`."""
     version = document.get("schema_version", 0)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise UnsupportedSchemaVersionError(
-            f"schema_version must be a whole number, got {version!r}"
-        )
+        raise UnsupportedSchemaVersionError(f"schema_version must be a whole number, got {version!r}")
     if version > CURRENT_SCHEMA_VERSION or version < 0:
         raise UnsupportedSchemaVersionError(
             f"schema_version {version} is not known to this reader (it reads 0 to"

@@ -5,7 +5,6 @@ caught up with the changelogs every data endpoint answers 503 with
 Retry-After, never a stale or empty answer.
 """
 
-
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 

@@ -190,9 +190,7 @@ async def _send(publisher: object, prepared: list) -> int:  # type: ignore[type-
 
     assert isinstance(publisher, Publisher)
     async with publisher:
-        with click.progressbar(
-            length=len(prepared), label="publishing", file=sys.stderr
-        ) as progress:
+        with click.progressbar(length=len(prepared), label="publishing", file=sys.stderr) as progress:
             results = await publisher.send_prepared(prepared, on_sent=progress.update)
     return len(results)
 
@@ -268,18 +266,26 @@ def _stance_rows(stances: list[dict[str, object]]) -> list[list[str]]:
         assert isinstance(occurred, dict)
         day = str(occurred["at"])[:10]
         quote = str(stance.get("quote") or "")
-        rows.append([
-            str(stance["issue_id"]), str(stance["position"]), f"{stance['score']:+.2f}",
-            f"{stance['confidence']:.2f}", day, str(stance["event_id"]),
-            (quote[:57] + "...") if len(quote) > 60 else quote,
-        ])
+        rows.append(
+            [
+                str(stance["issue_id"]),
+                str(stance["position"]),
+                f"{stance['score']:+.2f}",
+                f"{stance['confidence']:.2f}",
+                day,
+                str(stance["event_id"]),
+                (quote[:57] + "...") if len(quote) > 60 else quote,
+            ]
+        )
     return rows
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in [headers, *rows]]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -346,10 +352,17 @@ def changes(context: click.Context, since: str | None, as_json: bool) -> None:
     for change in found:
         before = change.get("previous") or {}
         after = change.get("current") or {}
-        rows.append([
-            str(change["detected_at"])[:19], change["kind"], change["actor_id"], change["issue_id"],
-            str(before.get("position", "-")), str(after.get("position", "-")), change["event_id"],
-        ])
+        rows.append(
+            [
+                str(change["detected_at"])[:19],
+                change["kind"],
+                change["actor_id"],
+                change["issue_id"],
+                str(before.get("position", "-")),
+                str(after.get("position", "-")),
+                change["event_id"],
+            ]
+        )
     headers = ["detected", "kind", "actor", "issue", "from", "to", "event"]
     click.echo(_table(headers, rows) if rows else "no changes")
 
@@ -471,7 +484,10 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
 

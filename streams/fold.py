@@ -59,9 +59,7 @@ def as_of(claims: Iterable[Stance], moment: datetime) -> Stance | None:
 
 
 def _side(stance: Stance) -> int:
-    if stance.position is Position.SUPPORT or (
-        stance.position is not Position.OPPOSE and stance.score > 0
-    ):
+    if stance.position is Position.SUPPORT or (stance.position is not Position.OPPOSE and stance.score > 0):
         return 1
     if stance.position is Position.OPPOSE or stance.score < 0:
         return -1

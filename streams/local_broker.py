@@ -111,9 +111,14 @@ class LocalBroker:
         with resources.as_file(pom) as pom_path:
             result = subprocess.run(
                 [
-                    "mvn", "-B", "-q", "-f", str(pom_path),
+                    "mvn",
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(pom_path),
                     "dependency:copy-dependencies",
-                    f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+                    f"-DoutputDirectory={staging}",
+                    "-DincludeScope=runtime",
                 ],
                 capture_output=True,
                 text=True,
@@ -194,8 +199,14 @@ class LocalBroker:
         self.data.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             self._java(
-                "kafka.tools.StorageTool", "format", "-t", self.cluster_id(),
-                "-c", str(self.config_file), "--ignore-formatted", heap="256m",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                self.cluster_id(),
+                "-c",
+                str(self.config_file),
+                "--ignore-formatted",
+                heap="256m",
             ),
             capture_output=True,
             text=True,

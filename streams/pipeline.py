@@ -91,9 +91,13 @@ class Pipeline:
         for claim in decision.claims:
             await emit.claim(
                 ClaimOp(
-                    op="add", actor_id=claim.actor_id, issue_id=claim.issue_id,
-                    event_id=claim.event_id, stance=claim,
-                    cause_event_id=event.event_id, cause_occurred_at=event.occurred_at,
+                    op="add",
+                    actor_id=claim.actor_id,
+                    issue_id=claim.issue_id,
+                    event_id=claim.event_id,
+                    stance=claim,
+                    cause_event_id=event.event_id,
+                    cause_occurred_at=event.occurred_at,
                 )
             )
         record = decision.record
@@ -106,7 +110,8 @@ class Pipeline:
         if decision.retracts is not None:
             await emit.retract(
                 RetractRequest(
-                    target=decision.retracts, retraction_id=event.event_id,
+                    target=decision.retracts,
+                    retraction_id=event.event_id,
                     occurred_at=event.occurred_at,
                 )
             )
@@ -125,8 +130,11 @@ class Pipeline:
         for claim in claims:
             await emit.claim(
                 ClaimOp(
-                    op="remove", actor_id=claim.actor_id, issue_id=claim.issue_id,
-                    event_id=claim.event_id, cause_event_id=retraction_id,
+                    op="remove",
+                    actor_id=claim.actor_id,
+                    issue_id=claim.issue_id,
+                    event_id=claim.event_id,
+                    cause_event_id=retraction_id,
                     cause_occurred_at=occurred_at,
                 )
             )
@@ -137,8 +145,12 @@ class Pipeline:
             change = self.book.add(op.stance, self.clock())
         else:
             change = self.book.remove(
-                op.actor_id, op.issue_id, op.event_id,
-                op.cause_event_id, op.cause_occurred_at, self.clock(),
+                op.actor_id,
+                op.issue_id,
+                op.event_id,
+                op.cause_event_id,
+                op.cause_occurred_at,
+                self.clock(),
             )
         if change is not None:
             await emit.change(change)

@@ -81,8 +81,7 @@ def prepare_event(
     if len(encoded) > max_bytes:
         raise InvalidEventError(
             "oversized",
-            f"event is {len(encoded)} bytes, more than the limit of {max_bytes}"
-            " (TIMELINE_MAX_EVENT_BYTES)",
+            f"event is {len(encoded)} bytes, more than the limit of {max_bytes} (TIMELINE_MAX_EVENT_BYTES)",
             line,
         )
     return event, encoded

@@ -40,9 +40,7 @@ def get_json(
         ) from error
 
 
-def wait_until_ready(
-    base_url: str, timeout: float = 120, alive: Callable[[], bool] = lambda: True
-) -> None:
+def wait_until_ready(base_url: str, timeout: float = 120, alive: Callable[[], bool] = lambda: True) -> None:
     """Wait for /health to say ready; raise QueryError with the last answer if it never does.
 
     `alive` is asked between tries, so a worker that died is reported at once.

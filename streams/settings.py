@@ -26,9 +26,7 @@ class Settings(BaseSettings):
     controller_port: int = Field(default=9093, ge=1, le=65535)
     broker_heap: str = Field(default="512m", description="JVM -Xmx for the local broker.")
     broker_start_timeout: float = Field(default=60.0, gt=0)
-    kafka_libs_dir: Path | None = Field(
-        default=None, description="Broker jars; default HOME/kafka/libs."
-    )
+    kafka_libs_dir: Path | None = Field(default=None, description="Broker jars; default HOME/kafka/libs.")
     kafka_data_dir: Path | None = Field(
         default=None, description="Broker log dirs and config; default HOME/kafka."
     )

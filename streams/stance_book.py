@@ -50,8 +50,14 @@ class StanceBook:
         if kind is None:
             return None
         return make_change(
-            kind, stance.actor_id, stance.issue_id, previous, stance,
-            stance.event_id, stance.occurred_at, detected_at,
+            kind,
+            stance.actor_id,
+            stance.issue_id,
+            previous,
+            stance,
+            stance.event_id,
+            stance.occurred_at,
+            detected_at,
         )
 
     def remove(
@@ -86,6 +92,11 @@ class StanceBook:
         # The stance that was current is gone: always a withdrawal, with what stands now.
         return make_change(
             ChangeKind.WITHDRAWN,
-            actor_id, issue_id, previous, replacement,
-            cause_event_id, cause_occurred_at, detected_at,
+            actor_id,
+            issue_id,
+            previous,
+            replacement,
+            cause_event_id,
+            cause_occurred_at,
+            detected_at,
         )

@@ -9,6 +9,7 @@ partition count is an error, never silently changed.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -84,14 +85,16 @@ class TopicReport:
 
 
 async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> TopicReport:
-    """Create the project's topics if missing; check the partition count of existing ones."""
+    """Create the project's topics if missing; check the partition count of every one."""
     specs = specs if specs is not None else Topics(settings.topic_prefix).specs()
+    names = [spec.name for spec in specs]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=30000)
     await admin.start()
     try:
-        existing = await _partition_counts(admin, [spec.name for spec in specs])
+        existing = await _partition_counts(admin, names)
         _check_partitions(existing, settings.partitions)
         missing = [spec for spec in specs if spec.name not in existing]
+        created: list[str] = []
         if missing:
             response = await admin.create_topics(
                 [
@@ -104,35 +107,45 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
                     for spec in missing
                 ]
             )
-            errors = [
-                f"{topic_error[0]}: error {topic_error[1]} {topic_error[2] if len(topic_error) > 2 else ''}"
-                for topic_error in response.topic_errors
-                if topic_error[1] not in (0, 36)  # 36: TOPIC_ALREADY_EXISTS (a concurrent creator)
-            ]
+            errors = []
+            for topic_error in response.topic_errors:
+                name, code = topic_error[0], topic_error[1]
+                if code == 0:
+                    created.append(name)
+                elif code != 36:  # 36: TOPIC_ALREADY_EXISTS, made by someone else meanwhile
+                    message = topic_error[2] if len(topic_error) > 2 else ""
+                    errors.append(f"{name}: error {code} {message}")
             if errors:
                 raise RuntimeError("could not create topics: " + "; ".join(errors))
-            _check_partitions(
-                await _partition_counts(admin, [spec.name for spec in missing]), settings.partitions
-            )
-        return TopicReport(
-            created=[spec.name for spec in missing],
-            existing=[spec.name for spec in specs if spec.name in existing],
-        )
+        # Metadata spreads asynchronously: wait until every topic is visible, then check them all.
+        _check_partitions(await _partition_counts(admin, names, require_all=True), settings.partitions)
+        return TopicReport(created=created, existing=[name for name in names if name not in created])
     finally:
         await admin.close()
 
 
-async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
-    """Partition count of each named topic that exists."""
-    present = set(await admin.list_topics())
-    wanted = [name for name in names if name in present]
-    if not wanted:
-        return {}
-    return {
-        topic["topic"]: len(topic["partitions"])
-        for topic in await admin.describe_topics(wanted)
-        if topic["error_code"] == 0
-    }
+async def _partition_counts(
+    admin: AIOKafkaAdminClient, names: list[str], require_all: bool = False
+) -> dict[str, int]:
+    """Partition count of each named topic that exists (with `require_all`, of every one).
+
+    Metadata of a topic created a moment ago may be missing or say
+    LEADER_NOT_AVAILABLE; such answers are asked again for a few seconds.
+    """
+    wanted: list[str] = []
+    for _ in range(100):
+        present = set(await admin.list_topics())
+        wanted = [name for name in names if name in present]
+        if require_all and len(wanted) < len(names):
+            await asyncio.sleep(0.1)
+            continue
+        if not wanted:
+            return {}
+        described = await admin.describe_topics(wanted)
+        if all(topic["error_code"] == 0 and topic["partitions"] for topic in described):
+            return {topic["topic"]: len(topic["partitions"]) for topic in described}
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"no usable metadata for topics {sorted(set(names) - set(wanted)) or names}")
 
 
 def _check_partitions(counts: dict[str, int], expected: int) -> None:

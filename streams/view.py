@@ -73,9 +73,7 @@ class StanceView:
             by_issue: dict[str, list[Stance]] = {}
             for (issue_id, _), claim in self.history_by_actor.get(actor_id, {}).items():
                 by_issue.setdefault(issue_id, []).append(claim)
-            found = [
-                stance for claims in by_issue.values() if (stance := as_of(claims, moment)) is not None
-            ]
+            found = [stance for claims in by_issue.values() if (stance := as_of(claims, moment)) is not None]
         return sorted(found, key=lambda stance: stance.issue_id)
 
     def stances_on(self, issue_id: str) -> list[Stance]:

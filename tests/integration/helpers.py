@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from streams.settings import Settings
 
 
 async def read_all(
-    settings: Settings, topic: str, expected: int, timeout: float = 20.0
+    settings: Settings, topic: str, expected: int | None = None, timeout: float = 20.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read a topic from the beginning until `expected` records arrived (or time runs out)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=settings.bootstrap,
-        group_id=f"test-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    """Read a topic from the beginning: until `expected` records arrived, or with
+    `expected=None` up to the end it had when the read began."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if expected is not None and len(records) >= expected:
+                break
+            if expected is None and all([await consumer.position(p) >= ends[p] for p in partitions]):
+                break
+            batches = await consumer.getmany(timeout_ms=300)
             for batch in batches.values():
                 records.extend(batch)
     finally:
         await consumer.stop()
-    return records
+    return sorted(records, key=lambda record: (record.timestamp, record.partition, record.offset))

@@ -28,9 +28,7 @@ def test_start_is_idempotent_and_reuses_the_running_broker(broker: LocalBroker) 
     assert status.pid == pid
 
 
-def test_start_refuses_a_port_taken_by_another_process(
-    broker: LocalBroker, tmp_path: Path
-) -> None:
+def test_start_refuses_a_port_taken_by_another_process(broker: LocalBroker, tmp_path: Path) -> None:
     other = LocalBroker(
         broker_settings(tmp_path).model_copy(update={"broker_port": broker.settings.broker_port})
     )

@@ -16,8 +16,10 @@ GOOD = (
     '{"type":"statement","occurred_at":"2025-02-20","summary":"Starmer: a US backstop is needed",'
     '"stances":[{"actor_id":"Sir Keir","issue_id":"us-backstop","position":"support","score":0.9}]}'
 )
-BAD = '{"type":"statement","occurred_at":"2025-02-20","summary":"bad score",' \
+BAD = (
+    '{"type":"statement","occurred_at":"2025-02-20","summary":"bad score",'
     '"stances":[{"actor_id":"keir-starmer","issue_id":"us-backstop","position":"support","score":3}]}'
+)
 
 
 def timeline(settings: Settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -29,7 +31,12 @@ def timeline(settings: Settings, *args: str, stdin: str | None = None) -> subpro
     }
     return subprocess.run(
         [sys.executable, "-m", "streams.cli", *args],
-        input=stdin, capture_output=True, text=True, env=environment, timeout=120, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
     )
 
 

@@ -45,9 +45,24 @@ def test_kcat_reads_a_published_event_that_matches_the_json_schema(
 
     event_id = asyncio.run(publish())
     result = subprocess.run(
-        [kcat, "-b", settings.bootstrap, "-C", "-t", Topics(settings.topic_prefix).events,
-         "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"],
-        capture_output=True, text=True, timeout=60, check=True,
+        [
+            kcat,
+            "-b",
+            settings.bootstrap,
+            "-C",
+            "-t",
+            Topics(settings.topic_prefix).events,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%k\t%s\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     key, value = result.stdout.strip().split("\t", 1)
     assert key == event_id
@@ -69,15 +84,31 @@ def test_an_event_written_by_kcat_is_accepted_by_the_validator(
         "actors": [{"actor_id": "wang-yi", "role": "speaker"}],
         "summary": "Wang Yi backs all efforts conducive to peace.",
         "stances": [
-            {"actor_id": "wang-yi", "issue_id": "us-russia-direct-talks",
-             "position": "support", "score": 0.6, "confidence": 0.8}
+            {
+                "actor_id": "wang-yi",
+                "issue_id": "us-russia-direct-talks",
+                "position": "support",
+                "score": 0.6,
+                "confidence": 0.8,
+            }
         ],
     }
     jsonschema.validate(document, event_schema(repo))
     subprocess.run(
-        [kcat, "-b", settings.bootstrap, "-P", "-t", Topics(settings.topic_prefix).events,
-         "-k", document["event_id"]],
-        input=json.dumps(document), text=True, timeout=60, check=True,
+        [
+            kcat,
+            "-b",
+            settings.bootstrap,
+            "-P",
+            "-t",
+            Topics(settings.topic_prefix).events,
+            "-k",
+            document["event_id"],
+        ],
+        input=json.dumps(document),
+        text=True,
+        timeout=60,
+        check=True,
     )
     records = asyncio.run(read_all(settings, Topics(settings.topic_prefix).events, 1))
     assert records[0].key == b"kcat-wang-yi-g20"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -25,6 +27,8 @@ async def test_partition_mismatch_is_an_error_not_a_change(settings: Settings) -
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topics.events, 2, 1)])
+        while topics.events not in await admin.list_topics():  # as if it had been there for long
+            await asyncio.sleep(0.1)
     finally:
         await admin.close()
     with pytest.raises(TopicMismatchError, match=r"events has 2, but TIMELINE_PARTITIONS is 4"):

@@ -12,8 +12,12 @@ from streams.settings import Settings
 
 # Where the container's addresses differ from loopback by necessity.
 PER_HOST = {
-    "controller.quorum.voters", "listeners", "advertised.listeners", "log.dirs",
-    "inter.broker.listener.name", "listener.security.protocol.map",
+    "controller.quorum.voters",
+    "listeners",
+    "advertised.listeners",
+    "log.dirs",
+    "inter.broker.listener.name",
+    "listener.security.protocol.map",
 }
 
 
@@ -26,8 +30,9 @@ def image_properties(environment: dict[str, Any]) -> dict[str, str]:
     """The official image's KAFKA_* -> server property rule (KafkaDockerWrapper)."""
     skip = {"KAFKA_HEAP_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL"}
     return {
-        key.removeprefix("KAFKA_").lower().replace("___", "-").replace("__", "_").replace("_", "."):
-        str(value)
+        key.removeprefix("KAFKA_").lower().replace("___", "-").replace("__", "_").replace("_", "."): str(
+            value
+        )
         for key, value in environment.items()
         if key.startswith("KAFKA_") and key not in skip
     }
@@ -52,6 +57,7 @@ def test_compose_broker_settings_match_the_local_broker(repo: Path, tmp_path: Pa
     shared = {key: value for key, value in local.items() if key not in PER_HOST}
     assert {key: in_compose.get(key) for key in shared} == shared
     assert in_compose["controller.quorum.voters"].startswith("1@")
-    assert str(compose(repo)["services"]["seed"]["environment"]["TIMELINE_PARTITIONS"]) == (
-        local["num.partitions"]
+    assert (
+        str(compose(repo)["services"]["seed"]["environment"]["TIMELINE_PARTITIONS"])
+        == (local["num.partitions"])
     )

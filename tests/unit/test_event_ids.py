@@ -34,9 +34,7 @@ def test_the_id_ignores_recorded_at_and_an_existing_id() -> None:
 
 def test_equivalent_spellings_of_a_time_give_the_same_id() -> None:
     as_text = parse_event(document())
-    as_object = parse_event(
-        document(occurred_at={"at": "2025-02-18T00:00:00Z", "precision": "day"})
-    )
+    as_object = parse_event(document(occurred_at={"at": "2025-02-18T00:00:00Z", "precision": "day"}))
     assert derive_event_id(as_text) == derive_event_id(as_object)
 
 

@@ -46,9 +46,7 @@ def test_a_good_statement_parses_with_day_precision() -> None:
     assert event.stances[0].position == "support"
 
 
-@pytest.mark.parametrize(
-    "kind", ["statement", "meeting", "visit", "call", "announcement", "agreement"]
-)
+@pytest.mark.parametrize("kind", ["statement", "meeting", "visit", "call", "announcement", "agreement"])
 def test_every_event_type_round_trips_through_json(kind: str) -> None:
     event = parse_event(statement(type=kind))
     assert event.type == kind
@@ -92,9 +90,7 @@ def test_a_time_without_zone_is_refused_with_advice() -> None:
 def test_score_out_of_range_names_the_claim() -> None:
     document = statement()
     document["stances"][0]["score"] = 1.5
-    assert "stances.0.score: Input should be less than or equal to 1" in rejection(
-        document
-    ).message
+    assert "stances.0.score: Input should be less than or equal to 1" in rejection(document).message
 
 
 def test_support_with_a_negative_score_is_inconsistent() -> None:
@@ -110,9 +106,7 @@ def test_two_claims_on_one_actor_and_issue_are_refused() -> None:
 
 
 def test_unknown_fields_are_refused_not_dropped() -> None:
-    assert "mood: Extra inputs are not permitted" in rejection(
-        statement(mood="angry")
-    ).message
+    assert "mood: Extra inputs are not permitted" in rejection(statement(mood="angry")).message
 
 
 def test_bad_event_id_characters() -> None:

@@ -18,14 +18,23 @@ DETECTED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def stance(
-    event: str, day: int, score: float = 0.5, recorded: int = 0, issue: str = "us-backstop",
+    event: str,
+    day: int,
+    score: float = 0.5,
+    recorded: int = 0,
+    issue: str = "us-backstop",
     position: Position | None = None,
 ) -> Stance:
     if position is None:
         position = Position.SUPPORT if score > 0 else Position.OPPOSE if score < 0 else Position.NEUTRAL
     return Stance(
-        actor_id="keir-starmer", issue_id=issue, position=position, score=score, confidence=0.9,
-        event_id=event, occurred_at=EventTime(at=BASE + timedelta(days=day), precision=Precision.DAY),
+        actor_id="keir-starmer",
+        issue_id=issue,
+        position=position,
+        score=score,
+        confidence=0.9,
+        event_id=event,
+        occurred_at=EventTime(at=BASE + timedelta(days=day), precision=Precision.DAY),
         recorded_at=BASE + timedelta(days=40, seconds=recorded),
     )
 
@@ -132,7 +141,9 @@ def test_cost_of_a_claim_does_not_grow_with_history() -> None:
 
 claims_strategy = st.lists(
     st.tuples(st.integers(0, 30), st.integers(0, 5), st.floats(-1, 1).filter(lambda s: abs(s) > 0.01)),
-    min_size=1, max_size=25, unique_by=lambda claim: (claim[0], claim[1]),
+    min_size=1,
+    max_size=25,
+    unique_by=lambda claim: (claim[0], claim[1]),
 ).map(lambda rows: [stance(f"e{day:02d}-{rec}", day, round(score, 3), rec) for day, rec, score in rows])
 
 

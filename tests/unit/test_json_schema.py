@@ -48,7 +48,10 @@ def test_published_seed_events_validate_against_the_event_schema(repo: Path) -> 
 
 def test_the_schema_refuses_what_the_validator_refuses(repo: Path) -> None:
     schema = json.loads((repo / "schemas/jsonschema/diplomatic-event.schema.json").read_text())
-    bad = {"type": "statement", "occurred_at": {"at": "2025-02-20T00:00:00Z", "precision": "day"},
-           "summary": "x", "stances": [{"actor_id": "a", "issue_id": "b", "position": "maybe",
-                                        "score": 0.1}]}
+    bad = {
+        "type": "statement",
+        "occurred_at": {"at": "2025-02-20T00:00:00Z", "precision": "day"},
+        "summary": "x",
+        "stances": [{"actor_id": "a", "issue_id": "b", "position": "maybe", "score": 0.1}],
+    }
     assert not jsonschema.Draft202012Validator(schema).is_valid(bad)

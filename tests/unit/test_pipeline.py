@@ -33,18 +33,33 @@ def with_recorded(line: bytes, second: int = 0) -> tuple[bytes, bytes]:
 
 def statement(event_id: str, day: str, score: float, actor: str = "keir-starmer") -> tuple[bytes, bytes]:
     document = {
-        "event_id": event_id, "type": "statement", "occurred_at": day, "summary": event_id,
+        "event_id": event_id,
+        "type": "statement",
+        "occurred_at": day,
+        "summary": event_id,
         "recorded_at": "2026-01-01T00:00:00Z",
-        "stances": [{"actor_id": actor, "issue_id": "us-backstop",
-                     "position": "support" if score > 0 else "oppose", "score": score}],
+        "stances": [
+            {
+                "actor_id": actor,
+                "issue_id": "us-backstop",
+                "position": "support" if score > 0 else "oppose",
+                "score": score,
+            }
+        ],
     }
     return event_id.encode(), orjson.dumps(document)
 
 
 def retraction(event_id: str, target: str) -> tuple[bytes, bytes]:
-    document = {"event_id": event_id, "type": "retraction", "occurred_at": "2025-03-01",
-                "recorded_at": "2026-01-01T00:00:00Z", "summary": "withdrawn",
-                "retracts": target, "reason": "misattributed"}
+    document = {
+        "event_id": event_id,
+        "type": "retraction",
+        "occurred_at": "2025-03-01",
+        "recorded_at": "2026-01-01T00:00:00Z",
+        "summary": "withdrawn",
+        "retracts": target,
+        "reason": "misattributed",
+    }
     return event_id.encode(), orjson.dumps(document)
 
 
@@ -75,8 +90,15 @@ async def test_dlq_reasons_and_good_events_keep_flowing(registry: Registry) -> N
     ]
     replay = await run(registry, [*bad_records, good])
     reasons = [letter.reason for letter in replay.dead_letters]
-    assert reasons == ["invalid_json", "bad_utf8", "unsupported_schema_version", "invalid_event",
-                       "unknown_reference", "key_mismatch", "empty_value"]
+    assert reasons == [
+        "invalid_json",
+        "bad_utf8",
+        "unsupported_schema_version",
+        "invalid_event",
+        "unknown_reference",
+        "key_mismatch",
+        "empty_value",
+    ]
     assert all(letter.error for letter in replay.dead_letters)
     assert replay.dead_letters[0].value == b"{not json"  # the original bytes are kept
     assert b"keir-starmer|us-backstop" in replay.current

@@ -24,8 +24,14 @@ def good() -> dict[str, object]:
         "occurred_at": "2025-02-20",
         "summary": "Trudeau: Kyiv must be at the table.",
         "actors": [{"actor_id": "Justin Trudeau", "role": "speaker"}],
-        "stances": [{"actor_id": "justin-trudeau", "issue_id": "kyiv-in-negotiations",
-                     "position": "support", "score": 0.9}],
+        "stances": [
+            {
+                "actor_id": "justin-trudeau",
+                "issue_id": "kyiv-in-negotiations",
+                "position": "support",
+                "score": 0.9,
+            }
+        ],
     }
 
 

@@ -19,8 +19,13 @@ def registry() -> Registry:
 def test_bundled_registry_has_the_seed_actors_and_issues(registry: Registry) -> None:
     for actor_id in ["keir-starmer", "donald-trump", "emmanuel-macron", "wang-yi", "justin-trudeau"]:
         assert actor_id in registry.actors
-    for issue_id in ["ukraine-security-guarantees", "us-backstop", "european-peacekeepers",
-                     "us-russia-direct-talks", "kyiv-in-negotiations"]:
+    for issue_id in [
+        "ukraine-security-guarantees",
+        "us-backstop",
+        "european-peacekeepers",
+        "us-russia-direct-talks",
+        "kyiv-in-negotiations",
+    ]:
         assert issue_id in registry.issues
 
 
@@ -59,8 +64,9 @@ def test_canonicalize_resolves_every_reference_and_lists_every_problem(registry:
             "summary": "x",
             "location": {"name": "London", "country": "GBR"},
             "actors": [{"actor_id": "the Prime Minister", "role": "speaker"}],
-            "stances": [{"actor_id": "Sir Keir", "issue_id": "us-backstop",
-                         "position": "support", "score": 0.8}],
+            "stances": [
+                {"actor_id": "Sir Keir", "issue_id": "us-backstop", "position": "support", "score": 0.8}
+            ],
         }
     )
     canonical = registry.canonicalize(event)
@@ -69,10 +75,13 @@ def test_canonicalize_resolves_every_reference_and_lists_every_problem(registry:
 
     bad = parse_event(
         {
-            "type": "statement", "occurred_at": "2025-02-20", "summary": "x",
+            "type": "statement",
+            "occurred_at": "2025-02-20",
+            "summary": "x",
             "actors": [{"actor_id": "Nobody Known", "role": "speaker"}],
-            "stances": [{"actor_id": "keir-starmer", "issue_id": "moon-base",
-                         "position": "support", "score": 0.8}],
+            "stances": [
+                {"actor_id": "keir-starmer", "issue_id": "moon-base", "position": "support", "score": 0.8}
+            ],
         }
     )
     with pytest.raises(UnknownReferenceError) as caught:

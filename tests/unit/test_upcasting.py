@@ -13,9 +13,7 @@ V0_FIXTURE = {
     "date": "2025-02-20",
     "actor": "david-lammy",
     "summary": "Lammy: open to dialogue with Russia if it genuinely seeks peace.",
-    "claims": [
-        {"issue": "dialogue-with-russia", "stance": "conditional", "score": 0.3, "confidence": 0.7}
-    ],
+    "claims": [{"issue": "dialogue-with-russia", "stance": "conditional", "score": 0.3, "confidence": 0.7}],
 }
 
 

@@ -1,0 +1,84 @@
+"""Real worker processes (`timeline worker`) for integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from streams.query_client import QueryError, get_json, wait_until_ready
+from streams.settings import Settings
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TIMELINE_HOME": str(settings.home),
+        "TIMELINE_BROKER_PORT": str(settings.broker_port),
+        "TIMELINE_CONTROLLER_PORT": str(settings.controller_port),
+        "TIMELINE_TOPIC_PREFIX": settings.topic_prefix,
+        "TIMELINE_PARTITIONS": str(settings.partitions),
+        "TIMELINE_WEB_PORT": str(settings.web_port),
+        "TIMELINE_WORKER_LOG_LEVEL": "WARNING",
+    }
+
+
+class WorkerProcess:
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.log_path = log_dir / f"worker-{settings.web_port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"],
+                env=environment(self.settings),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> WorkerProcess:
+        process = self.process
+        assert process is not None
+        try:
+            wait_until_ready(self.settings.api, timeout, alive=lambda: process.poll() is None)
+        except QueryError as error:
+            raise AssertionError(f"{error}\n{self.log_tail()}") from error
+        return self
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def get(self, path: str, **params: str | None) -> Any:
+        return get_json(self.settings.api, path, params)
+
+    def wait_for(self, path: str, check: Any, timeout: float = 45, **params: str | None) -> Any:
+        """Poll an endpoint until `check(answer)` is true; return the answer."""
+        deadline = time.monotonic() + timeout
+        answer: Any = None
+        while time.monotonic() < deadline:
+            try:
+                answer = self.get(path, **params)
+                if check(answer):
+                    return answer
+            except QueryError:
+                pass
+            time.sleep(0.25)
+        raise AssertionError(f"{path} never satisfied the check; last answer: {answer!r}\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(45)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

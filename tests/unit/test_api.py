@@ -1,0 +1,75 @@
+"""The query API over an in-memory view: 503 while recovering, 404 and 422 (no broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from schemas import Stance
+from schemas.time import EventTime, Precision
+from streams.api import create_api, end_of
+from streams.records import current_key, encode, history_key
+from streams.registry_files import load_registry
+from streams.view import StanceView
+
+
+def claim(event_id: str, day: int, score: float) -> Stance:
+    return Stance(
+        actor_id="keir-starmer",
+        issue_id="us-backstop",
+        position="support",
+        score=score,
+        confidence=0.9,
+        event_id=event_id,
+        occurred_at=EventTime(at=datetime(2025, 2, day, tzinfo=UTC), precision=Precision.DAY),
+        recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+@pytest.fixture
+def view() -> StanceView:
+    view = StanceView()
+    for stance in [claim("a", 10, 0.3), claim("b", 17, 0.9)]:
+        view.apply(
+            "stance-history", history_key("keir-starmer", "us-backstop", stance.event_id), encode(stance)
+        )
+    view.apply("stance-current", current_key("keir-starmer", "us-backstop"), encode(claim("b", 17, 0.9)))
+    return view
+
+
+def test_recovering_view_answers_503_with_retry_after(view: StanceView) -> None:
+    client = TestClient(create_api(view, load_registry()))
+    response = client.get("/actors/keir-starmer/stances")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert client.get("/health").status_code == 503
+    assert client.get("/actors").status_code == 200  # registry answers need no view
+
+
+def test_ready_view_answers_current_and_as_of(view: StanceView) -> None:
+    view.ready = True
+    client = TestClient(create_api(view, load_registry()))
+    assert [s["event_id"] for s in client.get("/actors/keir-starmer/stances").json()] == ["b"]
+    as_of = client.get("/actors/keir-starmer/stances", params={"as_of": "2025-02-16"}).json()
+    assert [s["event_id"] for s in as_of] == ["a"]
+    assert client.get("/actors/keir-starmer/stances", params={"as_of": "2025-02-09"}).json() == []
+    timeline = client.get("/actors/keir-starmer/timeline", params={"issue": "us-backstop"}).json()
+    assert [s["event_id"] for s in timeline] == ["a", "b"]
+    assert client.get("/openapi.json").json()["info"]["title"] == "diplomatic-timeline"
+
+
+def test_unknown_ids_404_and_bad_parameters_422(view: StanceView) -> None:
+    view.ready = True
+    client = TestClient(create_api(view, load_registry()))
+    missing = client.get("/actors/nobody/stances")
+    assert missing.status_code == 404 and "unknown actor 'nobody'" in missing.json()["detail"]
+    assert client.get("/issues/moon-base/stances").status_code == 404
+    assert client.get("/events/nope").status_code == 404
+    assert client.get("/actors/keir-starmer/stances", params={"as_of": "soon"}).status_code == 422
+    assert client.get("/changes", params={"since": "yesterday"}).status_code == 422
+
+
+def test_a_day_as_of_covers_the_whole_day() -> None:
+    assert end_of("2025-02-17") == datetime(2025, 2, 17, 23, 59, 59, 999999, tzinfo=UTC)
+    assert end_of("2025-02") == datetime(2025, 2, 28, 23, 59, 59, 999999, tzinfo=UTC)
