@@ -1,0 +1,71 @@
+"""A worker killed with SIGKILL resumes from its changelogs and committed offsets (rule 7)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import pytest
+
+from streams.local_broker import LocalBroker
+from streams.publisher import Publisher
+from streams.topics import ensure_topics
+from tests.integration.conftest import free_port
+from tests.integration.workers import WorkerProcess
+
+
+def test_killed_worker_resumes_with_the_same_state_and_keeps_processing(
+    broker: LocalBroker, repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    home = tmp_path_factory.mktemp("restart")
+    settings = broker.settings.model_copy(
+        update={"topic_prefix": "restart.", "home": home, "web_port": free_port()}
+    )
+    asyncio.run(ensure_topics(settings))
+    lines = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
+
+    async def publish(events: list[object]) -> None:
+        async with Publisher(settings) as publisher:
+            await publisher.publish_many(events)  # type: ignore[arg-type]
+
+    worker = WorkerProcess(settings, home).start().wait_ready()
+    try:
+        asyncio.run(publish(lines))
+        before = worker.wait_for("/state/hash", lambda state: state["events"] == len(lines))
+        assert worker.process is not None
+        worker.process.send_signal(signal.SIGKILL)
+        worker.process.wait(30)
+
+        worker = WorkerProcess(settings, home).start().wait_ready()
+        after = worker.wait_for("/state/hash", lambda state: state["events"] == len(lines))
+        assert after == before
+        changes = worker.get("/changes")
+        assert len({change["change_id"] for change in changes}) == len(changes)
+
+        asyncio.run(
+            publish(
+                [
+                    {
+                        "event_id": "after-kill",
+                        "type": "statement",
+                        "occurred_at": "2025-03-03",
+                        "summary": "Macron: no ceasefire without security guarantees for Ukraine.",
+                        "stances": [
+                            {
+                                "actor_id": "emmanuel-macron",
+                                "issue_id": "ukraine-security-guarantees",
+                                "position": "support",
+                                "score": 1.0,
+                            }
+                        ],
+                    }
+                ]
+            )
+        )
+        worker.wait_for(
+            "/actors/emmanuel-macron/stances",
+            lambda stances: any(s["event_id"] == "after-kill" for s in stances),
+        )
+    finally:
+        worker.stop()
