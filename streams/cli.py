@@ -13,13 +13,17 @@ import json
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import click
 
+from schemas.stances import ChangeKind, Stance, StanceChange
+from schemas.subscriptions import ChangeFilter
 from streams.local_broker import BrokerError, LocalBroker
 from streams.settings import Settings
+from streams.subscriber import StartPoint
 
 EXIT_INVALID = 1
 EXIT_PARTIAL = 3
@@ -411,6 +415,100 @@ def rebuild(context: click.Context, compare: bool, as_json: bool) -> None:
             click.echo(f"live   {live}  ({'equal' if live == result.sha256 else 'DIFFERENT'})")
     if live is not None and live != result.sha256:
         sys.exit(1)
+
+
+# -- subscribe ------------------------------------------------------------
+
+
+def describe_change(change: StanceChange) -> str:
+    """One readable line per stance change."""
+
+    def side(stance: Stance | None) -> str:
+        return "none" if stance is None else f"{stance.position.value} {stance.score:+.2f}"
+
+    return (
+        f"{change.detected_at:%Y-%m-%d %H:%M:%S}  {change.kind.value:<9} {change.actor_id} on"
+        f" {change.issue_id}: {side(change.previous)} -> {side(change.current)}"
+        f"  (event {change.event_id}, {change.occurred_at.label()})"
+    )
+
+
+def _start_point(text: str | None, follow: bool) -> StartPoint:
+    if text is None:
+        return "latest" if follow else "earliest"
+    if text in ("latest", "earliest"):
+        return text  # type: ignore[return-value]
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise click.BadParameter(f"{text!r}: use latest, earliest or an ISO 8601 time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@main.command()
+@click.option("--actor", "actors", multiple=True, help="Only these actors (repeatable).")
+@click.option("--issue", "issues", multiple=True, help="Only these issues (repeatable).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice([kind.value for kind in ChangeKind]),
+    help="Only these kinds of change (repeatable).",
+)
+@click.option("--min-move", type=float, default=0.0, show_default=True, help="Minimum score move.")
+@click.option(
+    "--from",
+    "start",
+    default=None,
+    help="latest, earliest or an ISO time (default: earliest; latest with --follow).",
+)
+@click.option("--group", default=None, help="A durable consumer group: resume where it left off.")
+@click.option("--follow", "-f", is_flag=True, help="Keep waiting for new changes (Ctrl-C stops).")
+@click.option("--json", "as_json", is_flag=True, help="One StanceChange JSON document per line.")
+@click.pass_context
+def subscribe(
+    context: click.Context,
+    actors: tuple[str, ...],
+    issues: tuple[str, ...],
+    kinds: tuple[str, ...],
+    min_move: float,
+    start: str | None,
+    group: str | None,
+    follow: bool,
+    as_json: bool,
+) -> None:
+    """Print stance changes as they are published to the change topic.
+
+    \b
+    Examples:
+      timeline subscribe                                 # everything so far, then exit
+      timeline subscribe --follow --issue us-backstop    # new changes on one issue
+      timeline subscribe --group my-bot --json --follow  # durable: resumes where it stopped
+    """
+    from streams.subscriber import Subscriber
+
+    settings = _settings(context)
+    filters = ChangeFilter(
+        actors=frozenset(actors),
+        issues=frozenset(issues),
+        kinds=frozenset(ChangeKind(kind) for kind in kinds),
+        min_score_move=min_move,
+    )
+
+    async def consume() -> None:
+        async with Subscriber(settings, group, filters, _start_point(start, follow)) as subscriber:
+            while True:
+                change = await subscriber.next_change(timeout=1.0)
+                if change is not None:
+                    click.echo(change.model_dump_json() if as_json else describe_change(change))
+                elif not follow and await subscriber.caught_up():
+                    await subscriber.commit()
+                    return
+
+    try:
+        asyncio.run(consume())
+    except KeyboardInterrupt:
+        pass
 
 
 # -- up -------------------------------------------------------------------

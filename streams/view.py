@@ -24,7 +24,8 @@ class StanceView:
         self.history_by_actor: dict[str, dict[tuple[str, str], Stance]] = {}
         self.events: dict[str, EventRecord] = {}
         self.changes: list[StanceChange] = []
-        self._change_ids: set[str] = set()
+        self.change_positions: dict[str, int] = {}
+        """change_id -> its index in `changes` (arrival order), for resuming a stream."""
         self.ready = False
 
     # -- feeding --------------------------------------------------------------
@@ -59,8 +60,8 @@ class StanceView:
     def apply_change(self, value: bytes) -> None:
         """Keep each stance change once (delivery is at least once)."""
         change = StanceChange.model_validate_json(value)
-        if change.change_id not in self._change_ids:
-            self._change_ids.add(change.change_id)
+        if change.change_id not in self.change_positions:
+            self.change_positions[change.change_id] = len(self.changes)
             self.changes.append(change)
 
     # -- queries --------------------------------------------------------------
