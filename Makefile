@@ -33,7 +33,7 @@ run: $(STAMP)
 	$(BIN)/timeline up
 
 stop:
-	-$(BIN)/timeline broker stop
+	-$(BIN)/timeline down
 
 lint: $(STAMP)
 	$(BIN)/ruff check schemas streams scheduler tests

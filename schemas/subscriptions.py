@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -87,6 +88,10 @@ class DigestSubscription(BaseModel):
         default="each",
         description="After downtime: one digest per missed window, or one covering them all.",
     )
+    start: datetime | None = Field(
+        default=None,
+        description="The first window is the one containing this moment; default: when first scheduled.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -94,5 +99,7 @@ class DigestSubscription(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/London')") from error
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like 'Europe/London')"
+            ) from error
         return value

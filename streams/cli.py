@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import IO
 import click
 
 from schemas.stances import ChangeKind, Stance, StanceChange
-from schemas.subscriptions import ChangeFilter
+from schemas.subscriptions import ChangeFilter, CronSchedule, DigestSubscription, IntervalSchedule, SinkConfig
 from streams.local_broker import BrokerError, LocalBroker
 from streams.settings import Settings
 from streams.subscriber import StartPoint
@@ -511,6 +512,184 @@ def subscribe(
         pass
 
 
+# -- digests --------------------------------------------------------------
+
+
+def _parse_sink(text: str, fmt: str, secret: str | None) -> SinkConfig:
+    kind, _, target = text.partition(":")
+    if kind not in ("stdout", "file", "topic", "webhook", "smtp"):
+        raise click.BadParameter(
+            f"{text!r}: a sink is stdout, file:DIR, topic, webhook:URL or smtp:HOST:PORT/TO"
+        )
+    return SinkConfig.model_validate(
+        {"kind": kind, "target": target or None, "format": fmt, "secret": secret}
+    )
+
+
+def _parse_every(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+    except (ValueError, IndexError) as error:
+        raise click.BadParameter(f"{text!r}: use a number with s, m, h or d, e.g. 30s, 15m, 1h") from error
+
+
+@main.group()
+def digest() -> None:
+    """Digest subscriptions: scheduled summaries of stance changes."""
+
+
+@digest.command("add")
+@click.argument("name")
+@click.option("--cron", default=None, help="Crontab fields, e.g. '0 8 * * *' (08:00 daily).")
+@click.option("--every", default=None, help="A fixed window length: 30s, 15m, 1h, 1d.")
+@click.option("--tz", "timezone", default="UTC", show_default=True, help="Time zone of the schedule.")
+@click.option("--actor", "actors", multiple=True, help="Only these actors (repeatable).")
+@click.option("--issue", "issues", multiple=True, help="Only these issues (repeatable).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice([kind.value for kind in ChangeKind]),
+    help="Only these kinds.",
+)
+@click.option("--min-move", type=float, default=0.0, help="Minimum score move.")
+@click.option(
+    "--sink",
+    "sinks",
+    multiple=True,
+    default=("stdout",),
+    show_default=True,
+    help="stdout, file:DIR, topic, webhook:URL or smtp:HOST:PORT/TO (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "html"]), default="markdown")
+@click.option("--secret", default=None, help="Webhook HMAC key.")
+@click.option("--skip-empty", is_flag=True, help="Send nothing for a window without changes.")
+@click.option("--catch-up", type=click.Choice(["each", "coalesce"]), default="each", show_default=True)
+@click.pass_context
+def digest_add(
+    context: click.Context,
+    name: str,
+    cron: str | None,
+    every: str | None,
+    timezone: str,
+    actors: tuple[str, ...],
+    issues: tuple[str, ...],
+    kinds: tuple[str, ...],
+    min_move: float,
+    sinks: tuple[str, ...],
+    fmt: str,
+    secret: str | None,
+    skip_empty: bool,
+    catch_up: str,
+) -> None:
+    """Add (or replace) a digest subscription.
+
+    \b
+    Examples:
+      timeline digest add morning --cron '0 8 * * *' --tz Europe/London --sink file:digests
+      timeline digest add backstop --every 1h --issue us-backstop --sink webhook:https://example.org/hook
+    """
+    from pydantic import ValidationError
+
+    from scheduler.subscriptions_file import load_subscriptions, save_subscriptions
+
+    if (cron is None) == (every is None):
+        raise click.UsageError("give exactly one of --cron or --every")
+    schedule: dict[str, object] = (
+        {"kind": "cron", "cron": cron} if cron else {"kind": "interval", "seconds": _parse_every(every or "")}
+    )
+    settings = _settings(context)
+    try:
+        subscription = DigestSubscription.model_validate(
+            {
+                "id": name,
+                "schedule": schedule,
+                "timezone": timezone,
+                "filters": {"actors": actors, "issues": issues, "kinds": kinds, "min_score_move": min_move},
+                "sinks": [_parse_sink(sink, fmt, secret) for sink in sinks],
+                "skip_empty": skip_empty,
+                "catch_up": catch_up,
+                "start": datetime.now(UTC),
+            }
+        )
+        from scheduler.windows import trigger_for
+
+        trigger_for(subscription)
+    except (ValidationError, ValueError) as error:
+        raise click.ClickException(f"invalid subscription: {error}") from error
+    path = settings.subscriptions_path
+    others = [s for s in load_subscriptions(path) if s.id != name]
+    save_subscriptions(path, [*others, subscription])
+    click.echo(f"saved digest subscription {name} in {path}")
+
+
+@digest.command("list")
+@click.pass_context
+def digest_list(context: click.Context) -> None:
+    """List the digest subscriptions."""
+    from scheduler.subscriptions_file import load_subscriptions
+
+    settings = _settings(context)
+    subscriptions = load_subscriptions(settings.subscriptions_path)
+    if not subscriptions:
+        click.echo(f"no digest subscriptions in {settings.subscriptions_path}")
+    for subscription in subscriptions:
+        schedule = subscription.schedule
+        when = (
+            f"cron '{schedule.cron}'" if isinstance(schedule, CronSchedule) else f"every {schedule.seconds}s"
+        )
+        sinks = ", ".join(sink.sink_id.rstrip(":") for sink in subscription.sinks)
+        click.echo(f"{subscription.id}: {when} ({subscription.timezone}) -> {sinks}")
+
+
+@digest.command("remove")
+@click.argument("name")
+@click.pass_context
+def digest_remove(context: click.Context, name: str) -> None:
+    """Remove a digest subscription (its ledger stays)."""
+    from scheduler.subscriptions_file import load_subscriptions, save_subscriptions
+
+    path = _settings(context).subscriptions_path
+    subscriptions = load_subscriptions(path)
+    if name not in {s.id for s in subscriptions}:
+        raise click.ClickException(f"no digest subscription {name!r} in {path}")
+    save_subscriptions(path, [s for s in subscriptions if s.id != name])
+    click.echo(f"removed {name}")
+
+
+@digest.command("run")
+@click.argument("name")
+@click.pass_context
+def digest_run(context: click.Context, name: str) -> None:
+    """Build and deliver the closed windows of a subscription now (what the scheduler does)."""
+    from scheduler.service import run_digest_job
+
+    settings = _settings(context)
+    report = asyncio.run(run_digest_job(name, settings.model_dump_json()))
+    if report is None:
+        raise click.ClickException(f"no digest subscription {name!r} in {settings.subscriptions_path}")
+    click.echo(
+        f"built {len(report.built)} digest(s); {len(report.delivered)} delivered, {len(report.failed)} failed"
+    )
+    for digest_id, sink_id, error in report.failed:
+        click.echo(f"failed: {digest_id} to {sink_id}: {error}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command("scheduler")
+@click.pass_context
+def scheduler_command(context: click.Context) -> None:
+    """Run the digest scheduler service (Ctrl-C stops)."""
+    import logging
+
+    from scheduler.service import DigestService
+
+    logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    asyncio.run(DigestService(_settings(context)).run())
+
+
 # -- up -------------------------------------------------------------------
 
 
@@ -536,9 +715,12 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
     except BrokerError as error:
         raise click.ClickException(str(error)) from error
     worker_process: subprocess.Popen[bytes] | None = None
+    scheduler_process: subprocess.Popen[bytes] | None = None
     try:
         asyncio.run(ensure_topics(settings))
+        _ensure_default_digest(settings)
         worker_process = _start_worker(settings)
+        scheduler_process = _start_process(settings, "scheduler", "scheduler.log")
         click.echo(f"worker starting (pid {worker_process.pid}); query API on {settings.api}")
         try:
             process = worker_process
@@ -558,16 +740,18 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
             click.echo(f"published {count} seed event(s) from {seed}")
             _wait_for_events(settings, {event.event_id for event, _ in prepared})
         click.echo(_next_steps(settings))
+        (settings.home / "worker.pid").write_text(str(worker_process.pid))
+        (settings.home / "scheduler.pid").write_text(str(scheduler_process.pid))
         if detach:
-            (settings.home / "worker.pid").write_text(str(worker_process.pid))
             return
         click.echo("running; press Ctrl-C to stop everything")
         _wait_for_interrupt()
     finally:
         if not detach:
             click.echo("stopping ...")
-            if worker_process is not None:
-                _stop_process(worker_process)
+            for running in (scheduler_process, worker_process):
+                if running is not None:
+                    _stop_process(running)
             local.stop()
             click.echo("stopped")
 
@@ -577,16 +761,44 @@ def _worker_log(settings: Settings) -> Path:
 
 
 def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    log_path = _worker_log(settings)
+    return _start_process(settings, "worker", _worker_log(settings).name)
+
+
+def _start_process(settings: Settings, command: str, log_name: str) -> subprocess.Popen[bytes]:
+    log_path = settings.home / log_name
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            [sys.executable, "-m", "streams.cli", command],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+
+DEFAULT_DIGEST = "seed-watch"
+
+
+def _ensure_default_digest(settings: Settings) -> None:
+    """On a first run, a one-minute digest of everything, as Markdown files and on the digest topic."""
+    from scheduler.subscriptions_file import save_subscriptions
+
+    if settings.subscriptions_path.exists():
+        return
+    folder = (settings.home / "digests").absolute()
+    save_subscriptions(
+        settings.subscriptions_path,
+        [
+            DigestSubscription(
+                id=DEFAULT_DIGEST,
+                schedule=IntervalSchedule(seconds=60),
+                sinks=(SinkConfig(kind="file", target=str(folder)), SinkConfig(kind="topic")),
+                start=datetime.now(UTC),
+            )
+        ],
+    )
+    click.echo(f"created digest subscription {DEFAULT_DIGEST}: every minute, Markdown files in {folder}")
 
 
 def _stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -619,6 +831,23 @@ def _wait_for_events(settings: Settings, event_ids: set[str | None], timeout: fl
         click.echo(f"warning: {len(pending)} seed event(s) not yet in the view", err=True)
 
 
+@main.command()
+@click.pass_context
+def down(context: click.Context) -> None:
+    """Stop what `timeline up --detach` (or an interrupted `make run`) left running."""
+    settings = _settings(context)
+    for name in ("scheduler", "worker"):
+        pid_file = settings.home / f"{name}.pid"
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGTERM)
+            click.echo(f"stopped the {name} (pid {pid})")
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            pass
+        pid_file.unlink(missing_ok=True)
+    click.echo("broker stopped" if LocalBroker(settings).stop() else "no broker was running")
+
+
 def _wait_for_interrupt() -> None:
     received = []
     signal.signal(signal.SIGTERM, lambda *_: received.append(True))
@@ -639,6 +868,8 @@ def _next_steps(settings: Settings) -> str:
         f"  curl -s {settings.api}/issues/us-backstop/stances\n"
         "  .venv/bin/timeline changes\n"
         f"  open {settings.api}/docs for the API\n"
+        "  .venv/bin/timeline subscribe --follow\n"
+        f"  ls {(settings.home / 'digests').absolute()}   # a Markdown digest each minute\n"
     )
 
 

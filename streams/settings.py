@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     )
     worker_log_level: str = "WARNING"
 
+    digests_file: Path | None = Field(
+        default=None, description="The digest subscriptions (YAML); default HOME/digests.yaml."
+    )
+    digest_grace_seconds: float = Field(
+        default=2.0, ge=0, description="Wait this long after a window closes for late changes."
+    )
+    sink_attempts: int = Field(default=3, ge=1, description="Tries per sink and run before giving up.")
+    smtp_from: str = "diplomatic-timeline@localhost"
+
     @property
     def bootstrap(self) -> str:
         return self.bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
@@ -69,6 +78,14 @@ class Settings(BaseSettings):
     @property
     def api(self) -> str:
         return (self.api_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+    @property
+    def subscriptions_path(self) -> Path:
+        return (self.digests_file or self.home / "digests.yaml").absolute()
+
+    @property
+    def scheduler_dir(self) -> Path:
+        return (self.home / "scheduler").absolute()
 
     @property
     def libs_dir(self) -> Path:

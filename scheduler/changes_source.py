@@ -1,0 +1,53 @@
+"""Read the stance changes detected in a window from `diplomacy.stance-changes`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.stances import StanceChange
+from streams.settings import Settings
+from streams.topics import Topics
+
+# A change's record is written just after it is detected; look back a little for clock skew.
+SLACK = timedelta(minutes=5)
+
+
+async def changes_between(settings: Settings, start: datetime, end: datetime) -> list[StanceChange]:
+    """Every change (de-duplicated by change_id) with start <= detected_at < end."""
+    topic = Topics(settings.topic_prefix).stance_changes
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: dict[str, StanceChange] = {}
+    try:
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        if not partitions:
+            raise RuntimeError(f"topic {topic} does not exist on {settings.bootstrap}")
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.offsets_for_times(
+            {p: int((start - SLACK).timestamp() * 1000) for p in partitions}
+        )
+        remaining = set()
+        for partition in partitions:
+            offset = starts.get(partition)
+            if offset is not None and offset.offset < ends[partition]:
+                consumer.seek(partition, offset.offset)
+                remaining.add(partition)
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
+            for records in batches.values():
+                for record in records:
+                    if record.value is None:
+                        continue
+                    change = StanceChange.model_validate_json(record.value)
+                    if start <= change.detected_at < end:
+                        found.setdefault(change.change_id, change)
+            for partition in list(remaining):
+                if await consumer.position(partition) >= ends[partition]:
+                    remaining.discard(partition)
+    finally:
+        await consumer.stop()
+    return list(found.values())

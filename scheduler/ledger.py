@@ -1,0 +1,141 @@
+"""The delivery ledger (SQLite): which digests were built and which sinks have them.
+
+A digest is stored once per (subscription, window) with its rendered body,
+so a retry sends the same bytes; a delivery is recorded per (digest, sink)
+only after the sink succeeded. A restart reads this and never sends a window
+twice to a sink that has it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from schemas.digests import Digest
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS anchors (
+    subscription_id TEXT PRIMARY KEY,
+    first_window_start TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS digests (
+    digest_id TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    window_end TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    digest_id TEXT NOT NULL,
+    sink_id TEXT NOT NULL,
+    delivered_at TEXT NOT NULL,
+    PRIMARY KEY (digest_id, sink_id)
+);
+CREATE TABLE IF NOT EXISTS failures (
+    digest_id TEXT NOT NULL,
+    sink_id TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (digest_id, sink_id)
+);
+"""
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def anchor(self, subscription_id: str, first_window_start: datetime) -> datetime:
+        """The start of the subscription's first window (set once, on first sight)."""
+        self.connection.execute(
+            "INSERT OR IGNORE INTO anchors VALUES (?, ?)", (subscription_id, first_window_start.isoformat())
+        )
+        row = self.connection.execute(
+            "SELECT first_window_start FROM anchors WHERE subscription_id = ?", (subscription_id,)
+        ).fetchone()
+        return datetime.fromisoformat(row[0])
+
+    def next_window_start(self, subscription_id: str) -> datetime | None:
+        """Where the next window starts: the end of the last one built, if any."""
+        row = self.connection.execute(
+            "SELECT max(window_end) FROM digests WHERE subscription_id = ?", (subscription_id,)
+        ).fetchone()
+        return None if row[0] is None else datetime.fromisoformat(row[0])
+
+    def store(self, digest: Digest) -> Digest:
+        """Keep a built digest; if this window was built before, return that one."""
+        self.connection.execute(
+            "INSERT OR IGNORE INTO digests VALUES (?, ?, ?, ?, ?)",
+            (
+                digest.digest_id,
+                digest.subscription_id,
+                digest.window_start.isoformat(),
+                digest.window_end.isoformat(),
+                digest.model_dump_json(),
+            ),
+        )
+        row = self.connection.execute(
+            "SELECT body FROM digests WHERE digest_id = ?", (digest.digest_id,)
+        ).fetchone()
+        return Digest.model_validate_json(row[0])
+
+    def undelivered(self, subscription_id: str, sink_ids: list[str]) -> list[tuple[Digest, list[str]]]:
+        """Each stored digest of the subscription with the sinks that do not have it yet, oldest first."""
+        rows = self.connection.execute(
+            "SELECT digest_id, body FROM digests WHERE subscription_id = ? ORDER BY window_start",
+            (subscription_id,),
+        ).fetchall()
+        pending = []
+        for digest_id, body in rows:
+            done = {
+                sink_id
+                for (sink_id,) in self.connection.execute(
+                    "SELECT sink_id FROM deliveries WHERE digest_id = ?", (digest_id,)
+                )
+            }
+            missing = [sink_id for sink_id in sink_ids if sink_id not in done]
+            if missing:
+                pending.append((Digest.model_validate_json(body), missing))
+        return pending
+
+    def delivered(self, digest_id: str, sink_id: str) -> None:
+        self.connection.execute(
+            "INSERT OR IGNORE INTO deliveries VALUES (?, ?, ?)",
+            (digest_id, sink_id, datetime.now(UTC).isoformat()),
+        )
+        self.connection.execute(
+            "DELETE FROM failures WHERE digest_id = ? AND sink_id = ?", (digest_id, sink_id)
+        )
+
+    def failed(self, digest_id: str, sink_id: str, error: str) -> int:
+        """Record a failed delivery; return how many attempts have failed so far."""
+        self.connection.execute(
+            """INSERT INTO failures VALUES (?, ?, 1, ?, ?)
+               ON CONFLICT (digest_id, sink_id) DO UPDATE SET
+               attempts = attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at""",
+            (digest_id, sink_id, error[:2000], datetime.now(UTC).isoformat()),
+        )
+        row = self.connection.execute(
+            "SELECT attempts FROM failures WHERE digest_id = ? AND sink_id = ?", (digest_id, sink_id)
+        ).fetchone()
+        return int(row[0])
+
+    def deliveries(self, subscription_id: str) -> list[tuple[str, str, str, str]]:
+        """(digest_id, window_start, window_end, sink_id) of every delivery, oldest first."""
+        return [
+            (digest_id, start, end, sink_id)
+            for digest_id, start, end, sink_id in self.connection.execute(
+                """SELECT d.digest_id, d.window_start, d.window_end, v.sink_id
+                   FROM deliveries v JOIN digests d USING (digest_id)
+                   WHERE d.subscription_id = ? ORDER BY d.window_start, v.sink_id""",
+                (subscription_id,),
+            )
+        ]

@@ -1,0 +1,77 @@
+"""One run of a subscription: build the digests of closed windows, deliver what is pending.
+
+Exactly once per window and sink: windows follow on from the ledger's last
+one (so a scheduler that was down catches up, one digest per missed window
+or one coalesced), each digest is stored before any sink sees it, and a
+sink is marked delivered only after it succeeded. A failing sink is retried
+with backoff, reported, retried again on the next run, and never holds up
+the other sinks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from scheduler.digest import build_digest
+from scheduler.ledger import Ledger
+from scheduler.sinks import deliver_with_retries, make_sink
+from scheduler.windows import due_windows, window_containing
+from schemas.digests import Digest
+from schemas.stances import StanceChange
+from schemas.subscriptions import DigestSubscription
+from streams.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+FetchChanges = Callable[[Settings, datetime, datetime], Awaitable[list[StanceChange]]]
+
+
+@dataclass
+class RunReport:
+    built: list[Digest] = field(default_factory=list)
+    delivered: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+async def run_subscription(
+    settings: Settings,
+    subscription: DigestSubscription,
+    ledger: Ledger,
+    fetch_changes: FetchChanges,
+    now: datetime | None = None,
+) -> RunReport:
+    now = now or datetime.now(UTC)
+    report = RunReport()
+    start = ledger.next_window_start(subscription.id)
+    if start is None:
+        first = window_containing(subscription, subscription.start or now)[0]
+        start = ledger.anchor(subscription.id, first)
+    grace = timedelta(seconds=settings.digest_grace_seconds)
+    sink_ids = [sink.sink_id for sink in subscription.sinks]
+    for window_start, window_end in due_windows(subscription, start, now, grace):
+        changes = await fetch_changes(settings, window_start, window_end)
+        digest = ledger.store(build_digest(subscription, window_start, window_end, changes, now))
+        report.built.append(digest)
+        if digest.change_count == 0 and subscription.skip_empty:
+            for sink_id in sink_ids:
+                ledger.delivered(digest.digest_id, sink_id)  # nothing to send, by request
+    sinks = {sink.sink_id: make_sink(sink, settings) for sink in subscription.sinks}
+    for digest, missing in ledger.undelivered(subscription.id, sink_ids):
+        outcomes = await asyncio.gather(
+            *(deliver_with_retries(sinks[sink_id], digest, settings.sink_attempts) for sink_id in missing)
+        )
+        for sink_id, error in zip(missing, outcomes, strict=True):
+            if error is None:
+                ledger.delivered(digest.digest_id, sink_id)
+                report.delivered.append((digest.digest_id, sink_id))
+            else:
+                attempts = ledger.failed(digest.digest_id, sink_id, error)
+                report.failed.append((digest.digest_id, sink_id, error))
+                logger.warning(
+                    "digest %s to %s failed (%d runs so far): %s", digest.digest_id, sink_id, attempts, error
+                )
+    return report

@@ -1,0 +1,121 @@
+"""The digest service: APScheduler 3 (`AsyncIOScheduler`) with a persistent SQLite job store.
+
+One job per subscription, fired at each window end. Schedules survive a
+restart in the job store; what was sent survives in the ledger, which is
+what makes catching up exact (APScheduler's `coalesce` and
+`misfire_grace_time` only make sure a run happens after downtime: the run
+itself works out every missed window from the ledger). The subscriptions
+file is re-read every few seconds, so `timeline digest add` takes effect
+in a running service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime
+
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scheduler.changes_source import changes_between
+from scheduler.ledger import Ledger
+from scheduler.runner import RunReport, run_subscription
+from scheduler.subscriptions_file import load_subscriptions
+from scheduler.windows import trigger_for
+from streams.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+JOB_STORE = "digests"
+
+
+async def run_digest_job(subscription_id: str, settings_json: str) -> RunReport | None:
+    """The job APScheduler persists (by this module path) and calls at each window end."""
+    settings = Settings.model_validate_json(settings_json)
+    subscription = next(
+        (s for s in load_subscriptions(settings.subscriptions_path) if s.id == subscription_id), None
+    )
+    if subscription is None:
+        logger.warning("subscription %s is gone from %s", subscription_id, settings.subscriptions_path)
+        return None
+    ledger = Ledger(settings.scheduler_dir / "ledger.sqlite")
+    try:
+        report = await run_subscription(settings, subscription, ledger, changes_between)
+    finally:
+        ledger.close()
+    for digest in report.built:
+        logger.warning(
+            "built digest %s of %s: %d change(s), %s to %s",
+            digest.digest_id,
+            subscription_id,
+            digest.change_count,
+            digest.window_start,
+            digest.window_end,
+        )
+    for digest_id, sink_id in report.delivered:
+        logger.warning("delivered %s to %s", digest_id, sink_id)
+    return report
+
+
+class DigestService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.scheduler_dir.mkdir(parents=True, exist_ok=True)
+        self.scheduler = AsyncIOScheduler(
+            jobstores={
+                JOB_STORE: SQLAlchemyJobStore(url=f"sqlite:///{settings.scheduler_dir / 'jobs.sqlite'}"),
+                "internal": MemoryJobStore(),
+            },
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 7 * 24 * 3600},
+            timezone=UTC,
+        )
+        self._known: dict[str, str] = {}
+
+    def sync_jobs(self, run_now: bool = False) -> None:
+        """Make the persistent jobs match the subscriptions file."""
+        subscriptions = {s.id: s for s in load_subscriptions(self.settings.subscriptions_path)}
+        settings_json = self.settings.model_dump_json()
+        for job in self.scheduler.get_jobs(jobstore=JOB_STORE):
+            if job.id not in subscriptions:
+                job.remove()
+                self._known.pop(job.id, None)
+                logger.warning("removed digest job %s", job.id)
+        for subscription_id, subscription in subscriptions.items():
+            fingerprint = subscription.model_dump_json()
+            if self._known.get(subscription_id) == fingerprint and not run_now:
+                continue
+            existing = self.scheduler.get_job(subscription_id, jobstore=JOB_STORE)
+            options = {"next_run_time": datetime.now(UTC)} if run_now or existing is None else {}
+            self.scheduler.add_job(
+                run_digest_job,
+                trigger_for(subscription),
+                args=[subscription_id, settings_json],
+                id=subscription_id,
+                name=f"digest {subscription_id}",
+                jobstore=JOB_STORE,
+                replace_existing=True,
+                **options,
+            )
+            self._known[subscription_id] = fingerprint
+            logger.warning("scheduled digest %s", subscription_id)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until `stop` is set (or SIGINT/SIGTERM)."""
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        self.scheduler.start()
+        try:
+            # A run at start catches up on every window missed while the service was down.
+            self.sync_jobs(run_now=True)
+            self.scheduler.add_job(self.sync_jobs, "interval", seconds=5, id="resync", jobstore="internal")
+            await stop.wait()
+        finally:
+            self.scheduler.shutdown(wait=False)
