@@ -47,7 +47,7 @@ async def run_digest_job(subscription_id: str, settings_json: str) -> RunReport 
     finally:
         ledger.close()
     for digest in report.built:
-        logger.warning(
+        logger.info(
             "built digest %s of %s: %d change(s), %s to %s",
             digest.digest_id,
             subscription_id,
@@ -56,7 +56,7 @@ async def run_digest_job(subscription_id: str, settings_json: str) -> RunReport 
             digest.window_end,
         )
     for digest_id, sink_id in report.delivered:
-        logger.warning("delivered %s to %s", digest_id, sink_id)
+        logger.info("delivered %s to %s", digest_id, sink_id)
     return report
 
 
@@ -82,7 +82,7 @@ class DigestService:
             if job.id not in subscriptions:
                 job.remove()
                 self._known.pop(job.id, None)
-                logger.warning("removed digest job %s", job.id)
+                logger.info("removed digest job %s", job.id)
         for subscription_id, subscription in subscriptions.items():
             fingerprint = subscription.model_dump_json()
             if self._known.get(subscription_id) == fingerprint and not run_now:
@@ -100,7 +100,7 @@ class DigestService:
                 **options,
             )
             self._known[subscription_id] = fingerprint
-            logger.warning("scheduled digest %s", subscription_id)
+            logger.info("scheduled digest %s", subscription_id)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set (or SIGINT/SIGTERM)."""

@@ -687,6 +687,7 @@ def scheduler_command(context: click.Context) -> None:
     from scheduler.service import DigestService
 
     logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("scheduler").setLevel(logging.INFO)
     asyncio.run(DigestService(_settings(context)).run())
 
 

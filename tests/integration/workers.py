@@ -24,6 +24,7 @@ def environment(settings: Settings) -> dict[str, str]:
         "TIMELINE_PARTITIONS": str(settings.partitions),
         "TIMELINE_WEB_PORT": str(settings.web_port),
         "TIMELINE_WORKER_LOG_LEVEL": "WARNING",
+        "TIMELINE_DIGESTS_FILE": str(settings.subscriptions_path),
     }
 
 

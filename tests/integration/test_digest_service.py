@@ -1,0 +1,277 @@
+"""The digest scheduler as a real process: every sink once per window, kill -9 and catch up, kcat."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from aiosmtpd.controller import Controller
+
+from scheduler.ledger import Ledger
+from scheduler.sinks import signature
+from scheduler.subscriptions_file import save_subscriptions
+from schemas.subscriptions import DigestSubscription
+from streams.local_broker import LocalBroker
+from streams.publisher import Publisher
+from streams.settings import Settings
+from streams.topics import Topics, ensure_topics
+from tests.integration.conftest import free_port
+from tests.integration.helpers import read_all
+from tests.integration.workers import WorkerProcess, environment
+
+SECRET = "s3cret"
+
+
+@pytest.fixture(scope="module")
+def digest_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return broker.settings.model_copy(
+        update={
+            "topic_prefix": "dig.",
+            "web_port": free_port(),
+            "home": tmp_path_factory.mktemp("digests"),
+            "digest_grace_seconds": 0.5,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def worker(digest_settings: Settings) -> Iterator[WorkerProcess]:
+    asyncio.run(ensure_topics(digest_settings))
+    process = WorkerProcess(digest_settings, digest_settings.home).start().wait_ready()
+    yield process
+    process.stop()
+
+
+class Webhook:
+    """A webhook that fails its first `failures` requests with 500, then records bodies."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.requests = 0
+        self.bodies: list[dict[str, Any]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.requests += 1
+                assert self.headers["X-Timeline-Signature"] == signature(SECRET, body)
+                if hook.failures > 0:
+                    hook.failures -= 1
+                    self.send_response(500)
+                else:
+                    hook.bodies.append(json.loads(body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def scheduler_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = environment(settings) | {"TIMELINE_DIGEST_GRACE_SECONDS": str(settings.digest_grace_seconds)}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "scheduler"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+async def publish_one(settings: Settings, event_id: str, issue: str, score: float) -> None:
+    async with Publisher(settings) as publisher:
+        await publisher.publish(
+            {
+                "event_id": event_id,
+                "type": "statement",
+                "occurred_at": "2025-03-10",
+                "summary": event_id,
+                "stances": [
+                    {"actor_id": "emmanuel-macron", "issue_id": issue, "position": "support", "score": score}
+                ],
+            }
+        )
+
+
+def windows_of(ledger_path: Path, subscription_id: str) -> list[tuple[str, str]]:
+    ledger = Ledger(ledger_path)
+    try:
+        rows = ledger.connection.execute(
+            "SELECT window_start, window_end FROM digests WHERE subscription_id = ? ORDER BY window_start",
+            (subscription_id,),
+        ).fetchall()
+    finally:
+        ledger.close()
+    return [(start, end) for start, end in rows]
+
+
+def assert_contiguous(windows: list[tuple[str, str]]) -> None:
+    assert windows, "no digest was built"
+    assert all(windows[i][1] == windows[i + 1][0] for i in range(len(windows) - 1)), windows
+
+
+def test_a_scheduled_digest_reaches_every_sink_once_per_window(
+    worker: WorkerProcess, digest_settings: Settings
+) -> None:
+    settings = digest_settings.model_copy(update={"digests_file": digest_settings.home / "all-sinks.yaml"})
+    webhook = Webhook(failures=2)
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    folder = settings.home / "digest-files"
+    subscription = DigestSubscription.model_validate(
+        {
+            "id": "every-sink",
+            "schedule": {"kind": "interval", "seconds": 3},
+            "start": datetime.now(UTC).isoformat(),
+            "sinks": [
+                {"kind": "file", "target": str(folder)},
+                {"kind": "topic"},
+                {"kind": "webhook", "target": webhook.url, "secret": SECRET},
+                {"kind": "smtp", "target": f"127.0.0.1:{smtp.port}/analyst@example.org", "format": "html"},
+            ],
+        }
+    )
+    save_subscriptions(settings.subscriptions_path, [subscription])
+    process = scheduler_process(settings, settings.home / "scheduler-all.log")
+    try:
+        time.sleep(2)
+        asyncio.run(publish_one(settings, "digest-change-1", "ukraine-support", 0.4))
+        time.sleep(9)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        smtp.stop()
+        webhook.server.shutdown()
+    windows = windows_of(settings.scheduler_dir / "ledger.sqlite", "every-sink")
+    assert_contiguous(windows)
+    ledger = Ledger(settings.scheduler_dir / "ledger.sqlite")
+    deliveries = ledger.deliveries("every-sink")
+    ledger.close()
+    digest_ids = sorted({row[0] for row in deliveries})
+    by_sink: dict[str, list[str]] = {}
+    for digest_id, _, _, sink_id in deliveries:
+        by_sink.setdefault(sink_id.split(":")[0], []).append(digest_id)
+    assert {sink: sorted(ids) for sink, ids in by_sink.items()} == {
+        sink: digest_ids for sink in ("file", "topic", "webhook", "smtp")
+    }
+    assert len(list(folder.iterdir())) == len(digest_ids)
+    assert sorted(body["digest_id"] for body in webhook.bodies) == digest_ids  # the 2 failures were retried
+    assert webhook.requests == len(digest_ids) + 2
+    assert sorted(m["X-Timeline-Digest-Id"] for m in mailbox.messages) == digest_ids
+    on_topic = asyncio.run(read_all(settings, Topics(settings.topic_prefix).digests))
+    assert sorted(json.loads(r.value)["digest_id"] for r in on_topic) == digest_ids
+    changed = [body for body in webhook.bodies if body["groups"]]
+    assert any(
+        change["event_id"] == "digest-change-1"
+        for body in changed
+        for g in body["groups"]
+        for change in g["changes"]
+    )
+
+
+def test_scheduler_killed_and_restarted_across_windows_sends_each_window_once(
+    worker: WorkerProcess, digest_settings: Settings
+) -> None:
+    settings = digest_settings.model_copy(update={"digests_file": digest_settings.home / "restart.yaml"})
+    folder = settings.home / "restart-files"
+    subscription = DigestSubscription.model_validate(
+        {
+            "id": "restarted",
+            "schedule": {"kind": "interval", "seconds": 2},
+            "start": datetime.now(UTC).isoformat(),
+            "sinks": [{"kind": "file", "target": str(folder)}, {"kind": "topic"}],
+        }
+    )
+    save_subscriptions(settings.subscriptions_path, [subscription])
+    log = settings.home / "scheduler-restart.log"
+    first = scheduler_process(settings, log)
+    time.sleep(5)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    before = windows_of(settings.scheduler_dir / "ledger.sqlite", "restarted")
+    asyncio.run(publish_one(settings, "while-down", "european-security-guarantees", 0.5))
+    time.sleep(5)  # windows close while no scheduler runs
+    second = scheduler_process(settings, log)
+    time.sleep(5)
+    second.send_signal(signal.SIGTERM)
+    second.wait(30)
+    windows = windows_of(settings.scheduler_dir / "ledger.sqlite", "restarted")
+    assert len(windows) >= len(before) + 4, (before, windows)
+    assert_contiguous(windows)
+    files = sorted(path.name for path in folder.iterdir())
+    assert len(files) == len(windows) == len(set(files))
+    on_topic = [
+        json.loads(r.value)
+        for r in asyncio.run(read_all(settings, Topics(settings.topic_prefix).digests))
+        if r.key == b"restarted"
+    ]
+    assert len(on_topic) == len(windows) == len({d["digest_id"] for d in on_topic})
+    assert any(c["event_id"] == "while-down" for d in on_topic for g in d["groups"] for c in g["changes"]), (
+        "the change made while the scheduler was down is in a caught-up window"
+    )
+
+
+def test_kcat_reads_digests_that_match_the_json_schema(
+    worker: WorkerProcess, digest_settings: Settings, repo: Path
+) -> None:
+    kcat = shutil.which("kcat")
+    assert kcat is not None, "kcat is missing: 'make test' installs it"
+    schema = json.loads((repo / "schemas/jsonschema/digest.schema.json").read_text())
+    result = subprocess.run(
+        [
+            kcat,
+            "-b",
+            digest_settings.bootstrap,
+            "-C",
+            "-t",
+            Topics(digest_settings.topic_prefix).digests,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%k\t%s\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [line for line in result.stdout.splitlines() if line]
+    assert lines, "run after the scheduler tests: the digest topic is empty"
+    validator = jsonschema.Draft202012Validator(schema)
+    for line in lines:
+        key, value = line.split("\t", 1)
+        document = json.loads(value)
+        assert list(validator.iter_errors(document)) == []
+        assert key == document["subscription_id"]
