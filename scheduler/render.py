@@ -32,7 +32,7 @@ def _headline(digest: Digest) -> str:
 
 def _line(change: StanceChange) -> str:
     return (
-        f"{change.kind.value}: {_stance(change.previous)} -> {_stance(change.current)};"
+        f"{change.kind.value}: {_stance(change.previous)} → {_stance(change.current)};"
         f" happened {change.occurred_at.label()}, detected {_when(change.detected_at)},"
         f" event {change.event_id}"
     )

@@ -41,6 +41,8 @@ async def run_digest_job(subscription_id: str, settings_json: str) -> RunReport 
     if subscription is None:
         logger.warning("subscription %s is gone from %s", subscription_id, settings.subscriptions_path)
         return None
+    # Fired at a window's end: give changes detected just before it time to reach the topic.
+    await asyncio.sleep(settings.digest_grace_seconds)
     ledger = Ledger(settings.scheduler_dir / "ledger.sqlite")
     try:
         report = await run_subscription(settings, subscription, ledger, changes_between)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -25,6 +25,10 @@ from schemas.subscriptions import ChangeFilter, CronSchedule, DigestSubscription
 from streams.local_broker import BrokerError, LocalBroker
 from streams.settings import Settings
 from streams.subscriber import StartPoint
+
+if TYPE_CHECKING:
+    from schemas.events import DiplomaticEvent
+    from streams.publisher import Publisher
 
 EXIT_INVALID = 1
 EXIT_PARTIAL = 3
@@ -190,13 +194,13 @@ def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_inval
         sys.exit(EXIT_PARTIAL)
 
 
-async def _send(publisher: object, prepared: list) -> int:  # type: ignore[type-arg]
-    from streams.publisher import Publisher
-
-    assert isinstance(publisher, Publisher)
+async def _send(publisher: Publisher, prepared: list[tuple[DiplomaticEvent, bytes]]) -> int:
     async with publisher:
-        with click.progressbar(length=len(prepared), label="publishing", file=sys.stderr) as progress:
-            results = await publisher.send_prepared(prepared, on_sent=progress.update)
+        if not sys.stderr.isatty() or len(prepared) < 200:
+            results = await publisher.send_prepared(prepared)
+        else:
+            with click.progressbar(length=len(prepared), label="publishing", file=sys.stderr) as progress:
+                results = await publisher.send_prepared(prepared, on_sent=progress.update)
     return len(results)
 
 
