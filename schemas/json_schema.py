@@ -12,6 +12,7 @@ from schemas.digests import Digest
 from schemas.events import DiplomaticEvent
 from schemas.issues import Issue
 from schemas.stances import Stance, StanceChange, StanceClaim
+from schemas.subscriptions import ChangeFilter, DigestSubscription
 from schemas.time import EventTime
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,6 +26,8 @@ PUBLIC_MODELS: dict[str, Any] = {
     "stance-change": StanceChange,
     "digest": Digest,
     "event-time": EventTime,
+    "change-filter": ChangeFilter,
+    "digest-subscription": DigestSubscription,
 }
 
 
