@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run stop test lint unit integration schema clean kcat broker-jars
+.PHONY: help install run stop test lint unit integration schema clean system-packages broker-jars
 
 help:
 	@echo "make run    start the broker, create topics, publish the seed (Ctrl-C stops)"
@@ -23,11 +23,18 @@ install: $(STAMP)
 broker-jars: $(STAMP)
 	$(BIN)/timeline broker fetch
 
-kcat:
-	@command -v kcat >/dev/null 2>&1 || { \
-	  echo "installing kcat (Debian package) ..."; \
+# Debian packages the tests use: kcat (a Kafka client no one here wrote) and
+# Chromium with its driver (the browser tests of the web page).
+system-packages:
+	@missing=""; \
+	command -v kcat >/dev/null 2>&1 || missing="$$missing kcat"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing ..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq kcat >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 run: $(STAMP)
 	$(BIN)/timeline up
@@ -43,10 +50,10 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP) kcat broker-jars
+integration: $(STAMP) system-packages broker-jars
 	$(BIN)/pytest -q tests/integration
 
-test: $(STAMP) kcat broker-jars lint
+test: $(STAMP) system-packages broker-jars lint
 	$(BIN)/pytest -q
 
 schema: $(STAMP)

@@ -9,18 +9,22 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from schemas.actors import Actor
+from schemas.actors import Actor, Role
+from schemas.digests import Digest
 from schemas.issues import Issue
 from schemas.registry import Registry
 from schemas.stances import Stance, StanceChange
 from schemas.subscriptions import ChangeFilter
 from schemas.time import Precision, parse_event_time_text
+from streams.fold import order_key
 from streams.view import StanceView
 
 
@@ -35,6 +39,14 @@ class EventDocument(BaseModel):
     event_id: str
     event: dict[str, Any] | None
     retracted_by: str | None
+
+
+class HistoryEntry(BaseModel):
+    """A claim on an actor's timeline, with the roles the actor held that day."""
+
+    stance: Stance
+    retracted_by: str | None = None
+    roles: list[Role] = []
 
 
 class StateHash(BaseModel):
@@ -107,6 +119,14 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
             raise HTTPException(404, f"unknown issue {issue_id!r} (GET /issues lists the known ones)")
         return issue
 
+    web = resources.files("streams.web")
+    api.mount("/static", StaticFiles(directory=str(web)), name="static")
+
+    @api.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The analysts' page (static files shipped in the package; nothing is fetched from outside)."""
+        return FileResponse(str(web.joinpath("index.html")))
+
     @api.get("/health", response_model=Health)
     def health() -> Any:
         body = Health(
@@ -142,6 +162,42 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         if issue is not None:
             issue_or_404(issue)
         return view.timeline(actor_id, issue)
+
+    @api.get("/actors/{actor_id}/history", response_model=list[HistoryEntry])
+    def actor_history(actor_id: str, view: Ready) -> Any:
+        """Every claim of the actor, retracted ones included and marked, in event-time order."""
+        actor = actor_or_404(actor_id)
+        entries: list[tuple[Stance, str | None]] = [(claim, None) for claim in view.timeline(actor_id)]
+        entries += view.retracted_claims(actor_id)
+        entries.sort(key=lambda entry: order_key(entry[0]))
+        return [
+            HistoryEntry(
+                stance=claim, retracted_by=retracted, roles=actor.roles_on(claim.occurred_at.at.date())
+            )
+            for claim, retracted in entries
+        ]
+
+    @api.get("/stances", response_model=list[Stance])
+    def all_stances(
+        view: Ready,
+        as_of: Annotated[str | None, Query(description="A date or an instant: the stances then.")] = None,
+    ) -> Any:
+        """Every actor's stance on every issue (the stance matrix)."""
+        return view.all_stances(end_of(as_of) if as_of else None)
+
+    @api.get("/digests/latest", response_model=Digest)
+    def latest_digest(view: Ready, subscription: str | None = None) -> Any:
+        """The most recent digest on the digest topic (of one subscription, or of any)."""
+        digests = view.latest_digests
+        if subscription is not None:
+            found = digests.get(subscription)
+        else:
+            found = max(digests.values(), key=lambda d: d.window_end, default=None)
+        if found is None:
+            raise HTTPException(
+                404, "no digest has been published yet" + (f" for {subscription!r}" if subscription else "")
+            )
+        return found
 
     @api.get("/issues", response_model=list[Issue])
     def issues() -> Any:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from schemas.digests import Digest
+from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
-from streams.fold import as_of, order_key
+from streams.fold import as_of, claims_of, order_key
 from streams.records import EventRecord
 from streams.state_hash import state_hash
 from streams.tables import CURRENT, EVENTS, HISTORY
@@ -26,6 +28,8 @@ class StanceView:
         self.changes: list[StanceChange] = []
         self.change_positions: dict[str, int] = {}
         """change_id -> its index in `changes` (arrival order), for resuming a stream."""
+        self.latest_digests: dict[str, Digest] = {}
+        """subscription_id -> its most recent digest (by window end), from the digest topic."""
         self.ready = False
 
     # -- feeding --------------------------------------------------------------
@@ -64,7 +68,35 @@ class StanceView:
             self.change_positions[change.change_id] = len(self.changes)
             self.changes.append(change)
 
+    def apply_digest(self, value: bytes) -> None:
+        digest = Digest.model_validate_json(value)
+        known = self.latest_digests.get(digest.subscription_id)
+        if known is None or known.window_end <= digest.window_end:
+            self.latest_digests[digest.subscription_id] = digest
+
     # -- queries --------------------------------------------------------------
+
+    def all_stances(self, moment: datetime | None = None) -> list[Stance]:
+        """Every actor's stance on every issue, now or as of a moment."""
+        if moment is None:
+            return sorted(self.current.values(), key=lambda s: (s.actor_id, s.issue_id))
+        found = []
+        for actor_id in sorted(self.history_by_actor):
+            found += self.stances_of(actor_id, moment)
+        return found
+
+    def retracted_claims(self, actor_id: str) -> list[tuple[Stance, str]]:
+        """Claims of an actor withdrawn by a retraction, with the retraction's id."""
+        found = []
+        for record in self.events.values():
+            if record.retracted_by is None or record.event is None:
+                continue
+            if not any(claim.get("actor_id") == actor_id for claim in record.event.get("stances", [])):
+                continue
+            for claim in claims_of(parse_event(record.event)):
+                if claim.actor_id == actor_id:
+                    found.append((claim, record.retracted_by))
+        return found
 
     def stances_of(self, actor_id: str, moment: datetime | None = None) -> list[Stance]:
         """An actor's current stances, or as of a moment (rule 5), by issue."""

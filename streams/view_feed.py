@@ -24,6 +24,7 @@ class ViewFeed(Service):
         self.view = view
         self.stores = {changelog_topic(settings, name): name for name in (EVENTS, CURRENT, HISTORY)}
         self.changes_topic = Topics(settings.topic_prefix).stance_changes
+        self.digests_topic = Topics(settings.topic_prefix).digests
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
     @Service.task
@@ -63,6 +64,9 @@ class ViewFeed(Service):
             if topic == self.changes_topic:
                 if value is not None:
                     self.view.apply_change(value)
+            elif topic == self.digests_topic:
+                if value is not None:
+                    self.view.apply_digest(value)
             elif key is not None:
                 self.view.apply(self.stores[topic], key, value)
         except Exception:
@@ -70,7 +74,7 @@ class ViewFeed(Service):
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         """Every partition of the watched topics; waits until the worker has created them."""
-        wanted = [*self.stores, self.changes_topic]
+        wanted = [*self.stores, self.changes_topic, self.digests_topic]
         while True:
             cluster = await consumer._client.fetch_all_metadata()
             found = {topic: cluster.partitions_for_topic(topic) for topic in wanted}

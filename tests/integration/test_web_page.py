@@ -1,0 +1,217 @@
+"""The analysts' page in a real headless Chromium (Debian's chromium and chromedriver, via Selenium)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from streams.local_broker import LocalBroker
+from streams.publisher import Publisher
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from tests.integration.conftest import REPO, free_port
+from tests.integration.workers import WorkerProcess
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+EVIL_QUOTE = '<script>window.__pwned = true</script><img src=x onerror="window.__pwned=true">'
+
+
+@pytest.fixture(scope="module")
+def web_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return broker.settings.model_copy(
+        update={"topic_prefix": "web.", "web_port": free_port(), "home": tmp_path_factory.mktemp("web")}
+    )
+
+
+@pytest.fixture(scope="module")
+def worker(web_settings: Settings, repo: Path) -> Iterator[WorkerProcess]:
+    asyncio.run(ensure_topics(web_settings))
+    process = WorkerProcess(web_settings, web_settings.home).start().wait_ready()
+    lines = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
+    asyncio.run(publish(web_settings, lines))
+    process.wait_for("/health", lambda health: health["events"] == len(lines))
+    process.wait_for("/stances", lambda stances: len(stances) >= 30)
+    yield process
+    process.stop()
+
+
+async def publish(settings: Settings, events: list[Any]) -> None:
+    async with Publisher(settings) as publisher:
+        await publisher.publish_many(events)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "chromium and chromedriver are missing: 'make test' installs them"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield chrome
+    chrome.quit()
+
+
+def cell(browser: webdriver.Chrome, actor: str, issue: str) -> Any:
+    return browser.find_element(By.CSS_SELECTOR, f'button[data-actor="{actor}"][data-issue="{issue}"]')
+
+
+def wait(browser: webdriver.Chrome, check: Any, timeout: float = 30) -> Any:
+    return WebDriverWait(browser, timeout, poll_frequency=0.2).until(lambda _: check())
+
+
+def set_date(browser: webdriver.Chrome, value: str) -> None:
+    browser.execute_script(
+        "const box = document.getElementById('as-of'); box.value = arguments[0];"
+        "box.dispatchEvent(new Event('change'));",
+        value,
+    )
+
+
+def test_matrix_as_of_live_update_and_escaping(browser: webdriver.Chrome, worker: WorkerProcess) -> None:
+    browser.get(worker.settings.api + "/")
+    wait(browser, lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+    starmer = cell(browser, "keir-starmer", "ukraine-security-guarantees")
+    assert starmer.get_attribute("data-position") == "support"
+    assert "support" in starmer.text
+    assert "Keir Starmer on" in (starmer.get_attribute("aria-label") or "")
+    starmer.click()
+    details = browser.find_element(By.ID, "details")
+    wait(browser, lambda: "the only way to effectively deter Russia" in details.text)
+    wait(browser, lambda: "BBC News" in details.text)
+    browser.save_screenshot(str(ARTIFACTS / "matrix.png"))
+
+    set_date(browser, "2025-02-01")
+    wait(
+        browser,
+        lambda: (
+            cell(browser, "keir-starmer", "ukraine-security-guarantees").get_attribute("data-position")
+            == "none"
+        ),
+    )
+    browser.save_screenshot(str(ARTIFACTS / "matrix-before-seed.png"))
+    browser.find_element(By.ID, "now").click()
+    wait(
+        browser,
+        lambda: (
+            cell(browser, "keir-starmer", "ukraine-security-guarantees").get_attribute("data-position")
+            == "support"
+        ),
+    )
+
+    wait(browser, lambda: browser.find_element(By.ID, "connection").text == "live")
+    before = cell(browser, "justin-trudeau", "us-backstop").get_attribute("data-position")
+    assert before == "none"
+    browser.execute_script("window.__marker = 'no reload'")
+    asyncio.run(
+        publish(
+            worker.settings,
+            [
+                {
+                    "event_id": "web-live-1",
+                    "type": "statement",
+                    "occurred_at": "2025-03-06",
+                    "summary": "Trudeau backs a US backstop.",
+                    "stances": [
+                        {
+                            "actor_id": "justin-trudeau",
+                            "issue_id": "us-backstop",
+                            "position": "oppose",
+                            "score": -0.5,
+                            "quote": EVIL_QUOTE,
+                        }
+                    ],
+                }
+            ],
+        )
+    )
+    wait(
+        browser,
+        lambda: cell(browser, "justin-trudeau", "us-backstop").get_attribute("data-position") == "oppose",
+    )
+    feed = browser.find_element(By.ID, "feed")
+    wait(browser, lambda: "Justin Trudeau" in feed.text and "oppose" in feed.text)
+    assert browser.execute_script("return window.__marker") == "no reload"
+
+    cell(browser, "justin-trudeau", "us-backstop").click()
+    wait(browser, lambda: "window.__pwned" in browser.find_element(By.ID, "details").text)
+    quote = browser.find_element(By.CSS_SELECTOR, "#details blockquote.quote")
+    assert quote.text == EVIL_QUOTE  # shown as text
+    assert browser.find_elements(By.CSS_SELECTOR, "#details script, #details img") == []
+    assert browser.execute_script("return window.__pwned === undefined")
+    browser.save_screenshot(str(ARTIFACTS / "matrix-live.png"))
+
+
+def test_actor_page_shows_timelines_roles_and_retractions(
+    browser: webdriver.Chrome, worker: WorkerProcess
+) -> None:
+    asyncio.run(
+        publish(
+            worker.settings,
+            [
+                {
+                    "event_id": "web-claim",
+                    "type": "statement",
+                    "occurred_at": "2025-02-25",
+                    "summary": "Trudeau on peacekeepers.",
+                    "stances": [
+                        {
+                            "actor_id": "justin-trudeau",
+                            "issue_id": "european-peacekeepers",
+                            "position": "support",
+                            "score": 0.7,
+                        }
+                    ],
+                },
+                {
+                    "event_id": "web-retract",
+                    "type": "retraction",
+                    "occurred_at": "2025-02-26",
+                    "summary": "misattributed",
+                    "retracts": "web-claim",
+                    "reason": "misattributed",
+                },
+            ],
+        )
+    )
+    worker.wait_for("/events/web-claim", lambda record: record["retracted_by"] == "web-retract")
+    browser.get(worker.settings.api + "/#actor/justin-trudeau")
+    wait(browser, lambda: browser.find_element(By.ID, "actor-title").text == "Justin Trudeau")
+    claims = browser.find_element(By.ID, "actor-claims")
+    wait(browser, lambda: "retracted by web-retract" in claims.text)
+    assert "Prime Minister" in claims.text  # the role he held at the time
+    marks = browser.find_elements(By.CSS_SELECTOR, "#actor-timelines circle.mark")
+    assert len(marks) >= 2
+    retracted = browser.find_elements(By.CSS_SELECTOR, "#actor-timelines circle.retracted")
+    assert [mark.get_attribute("data-event") for mark in retracted] == ["web-claim"]
+    marks[0].click()
+    wait(browser, lambda: "Justin Trudeau" in browser.find_element(By.ID, "details").text)
+    browser.save_screenshot(str(ARTIFACTS / "actor.png"))
+
+
+def test_digest_preview_is_sandboxed(browser: webdriver.Chrome, worker: WorkerProcess) -> None:
+    browser.get(worker.settings.api + "/#digest")
+    wait(browser, lambda: browser.find_element(By.ID, "digest-meta").text != "")
+    frame = browser.find_element(By.ID, "digest-frame")
+    assert frame.get_attribute("sandbox") == ""
