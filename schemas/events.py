@@ -257,8 +257,13 @@ def content_fingerprint(event: DiplomaticEvent) -> str:
     Two events with the same id and the same fingerprint are the same event
     published twice; the same id with another fingerprint is a conflict.
     """
-    canonical = orjson.dumps(_content_document(event), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    return fingerprint_of_document(_content_document(event))
+
+
+def fingerprint_of_document(document: dict[str, Any]) -> str:
+    """The fingerprint of an event already dumped to JSON types (`model_dump(mode="json")`)."""
+    content = {key: value for key, value in document.items() if key not in ("event_id", "recorded_at")}
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def derive_event_id(event: DiplomaticEvent) -> str:

@@ -94,6 +94,10 @@ class Registry(BaseModel):
         Raises `UnknownReferenceError` listing every unknown actor or issue at
         once, each with the field it was found in.
         """
+        if all(ref in self.actors for ref in event.actor_refs()) and all(
+            claim.issue_id in self.issues for claim in event.stances
+        ):
+            return event  # already canonical: the common case on the stream side
         context = event.location.country if event.location else None
         problems: list[str] = []
 

@@ -15,7 +15,7 @@ from schemas.events import (
     DiplomaticEvent,
     EventRejected,
     RetractionEvent,
-    content_fingerprint,
+    fingerprint_of_document,
     parse_event,
 )
 from schemas.registry import Registry, UnknownReferenceError
@@ -75,7 +75,8 @@ def decide(
         )
     if event.recorded_at is None:
         event = event.model_copy(update={"recorded_at": record_time})
-    fingerprint = content_fingerprint(event)
+    document = event.model_dump(mode="json")
+    fingerprint = fingerprint_of_document(document)
     if existing is not None and existing.fingerprint is not None:
         if existing.fingerprint == fingerprint:
             return Duplicate(event.event_id or "")
@@ -88,7 +89,7 @@ def decide(
     record = EventRecord(
         event_id=event.event_id,
         fingerprint=fingerprint,
-        event=event.model_dump(mode="json"),
+        event=document,
         retracted_by=retracted_by,
     )
     return Accepted(

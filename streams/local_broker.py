@@ -201,10 +201,9 @@ class LocalBroker:
             self._java(
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                self.cluster_id(),
-                "-c",
-                str(self.config_file),
+                # "=" keeps an id that starts with "-" from being read as an option
+                f"--cluster-id={self.cluster_id()}",
+                f"--config={self.config_file}",
                 "--ignore-formatted",
                 heap="256m",
             ),

@@ -61,3 +61,10 @@ def test_compose_broker_settings_match_the_local_broker(repo: Path, tmp_path: Pa
         str(compose(repo)["services"]["seed"]["environment"]["TIMELINE_PARTITIONS"])
         == (local["num.partitions"])
     )
+
+
+def test_cluster_ids_are_valid_for_any_directory(tmp_path: Path) -> None:
+    """Ids come from the path; some start with '-', which the format command must still accept."""
+    ids = {LocalBroker(Settings(kafka_data_dir=tmp_path / str(index))).cluster_id() for index in range(1000)}
+    assert len(ids) == 1000 and any(cluster_id.startswith("-") for cluster_id in ids)
+    assert all(len(cluster_id) == 22 for cluster_id in ids)
