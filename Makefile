@@ -4,18 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run stop test lint unit integration schema clean system-packages broker-jars
+.PHONY: help install run stop test lint unit integration schema clean system-packages broker-jars bench bench-quick
 
 help:
 	@echo "make run    start the broker, create topics, publish the seed (Ctrl-C stops)"
 	@echo "make stop   stop anything 'make run' left running"
 	@echo "make test   install what is needed, then ruff, mypy and pytest"
+	@echo "make bench  the full benchmark (bench/results/latest.json, .png)"
 	@echo "make schema regenerate schemas/jsonschema/ from the models"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,8 +44,8 @@ stop:
 	-$(BIN)/timeline down
 
 lint: $(STAMP)
-	$(BIN)/ruff check schemas streams scheduler tests
-	$(BIN)/ruff format --check schemas streams scheduler tests
+	$(BIN)/ruff check schemas streams scheduler tests bench
+	$(BIN)/ruff format --check schemas streams scheduler tests bench
 	$(BIN)/mypy
 
 unit: $(STAMP)
@@ -53,8 +54,16 @@ unit: $(STAMP)
 integration: $(STAMP) system-packages broker-jars
 	$(BIN)/pytest -q tests/integration
 
-test: $(STAMP) system-packages broker-jars lint
+test: $(STAMP) system-packages broker-jars lint bench-quick
 	$(BIN)/pytest -q
+
+# The benchmark on small numbers (seconds): keeps it from rotting; asserts no timing.
+bench-quick: $(STAMP) broker-jars
+	$(BIN)/python -m bench.run --quick
+
+# The full benchmark: bench/results/latest.json, latest.png and a table (about 10 minutes).
+bench: $(STAMP) broker-jars
+	$(BIN)/python -m bench.run
 
 schema: $(STAMP)
 	$(BIN)/timeline schema export

@@ -33,6 +33,7 @@ class Health(BaseModel):
     ready: bool
     events: int
     stances: int
+    claims: int
 
 
 class EventDocument(BaseModel):
@@ -134,6 +135,7 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
             ready=view.ready,
             events=len(view.events),
             stances=len(view.current),
+            claims=len(view.raw["stance-history"]),
         )
         if not view.ready:
             raise HTTPException(503, body.model_dump(), headers={"Retry-After": "1"})

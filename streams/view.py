@@ -23,6 +23,8 @@ class StanceView:
     def __init__(self) -> None:
         self.raw: dict[str, dict[bytes, bytes]] = {EVENTS: {}, CURRENT: {}, HISTORY: {}}
         self.current: dict[tuple[str, str], Stance] = {}
+        self.current_by_actor: dict[str, dict[str, Stance]] = {}
+        """actor_id -> issue_id -> current stance: an index so one actor's query is cheap."""
         self.history_by_actor: dict[str, dict[tuple[str, str], Stance]] = {}
         self.events: dict[str, EventRecord] = {}
         self.changes: list[StanceChange] = []
@@ -51,8 +53,11 @@ class StanceView:
             actor_id, issue_id = text.split("|", 1)
             if value is None:
                 self.current.pop((actor_id, issue_id), None)
+                self.current_by_actor.get(actor_id, {}).pop(issue_id, None)
             else:
-                self.current[(actor_id, issue_id)] = Stance.model_validate_json(value)
+                stance = Stance.model_validate_json(value)
+                self.current[(actor_id, issue_id)] = stance
+                self.current_by_actor.setdefault(actor_id, {})[issue_id] = stance
         elif store == HISTORY:
             actor_id, issue_id, event_id = text.split("|", 2)
             claims = self.history_by_actor.setdefault(actor_id, {})
@@ -101,7 +106,7 @@ class StanceView:
     def stances_of(self, actor_id: str, moment: datetime | None = None) -> list[Stance]:
         """An actor's current stances, or as of a moment (rule 5), by issue."""
         if moment is None:
-            found = [stance for (actor, _), stance in self.current.items() if actor == actor_id]
+            found = list(self.current_by_actor.get(actor_id, {}).values())
         else:
             by_issue: dict[str, list[Stance]] = {}
             for (issue_id, _), claim in self.history_by_actor.get(actor_id, {}).items():
