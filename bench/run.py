@@ -125,16 +125,7 @@ def run_baseline(module: str, args: list[str], result: Path, timeout: float) -> 
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TIMELINE_HOME": str(settings.home),
-        "TIMELINE_BROKER_PORT": str(settings.broker_port),
-        "TIMELINE_CONTROLLER_PORT": str(settings.controller_port),
-        "TIMELINE_TOPIC_PREFIX": settings.topic_prefix,
-        "TIMELINE_PARTITIONS": str(settings.partitions),
-        "TIMELINE_WEB_PORT": str(settings.web_port),
-        "TIMELINE_REGISTRY_FILES": json.dumps([str(path) for path in settings.registry_files]),
-    }
+    return {**os.environ, **settings.environment()}
 
 
 async def get(session: aiohttp.ClientSession, url: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import Field
@@ -65,6 +66,15 @@ class Settings(BaseSettings):
     )
     sink_attempts: int = Field(default=3, ge=1, description="Tries per sink and run before giving up.")
     smtp_from: str = "diplomatic-timeline@localhost"
+
+    def environment(self) -> dict[str, str]:
+        """These settings as TIMELINE_* variables, for a child process (a worker, a scheduler)."""
+        variables = {}
+        for name, value in self.model_dump(mode="json").items():
+            if value is not None:
+                text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+                variables[f"TIMELINE_{name.upper()}"] = text
+        return variables
 
     @property
     def bootstrap(self) -> str:

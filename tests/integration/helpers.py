@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
 
+import jsonschema
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
@@ -37,3 +43,28 @@ async def read_all(
     finally:
         await consumer.stop()
     return sorted(records, key=lambda record: (record.timestamp, record.partition, record.offset))
+
+
+def kcat_read(settings: Settings, topic: str) -> list[tuple[str, Any]]:
+    """Every record of a topic as read by kcat (a client no one here wrote): (key, JSON value)."""
+    kcat = shutil.which("kcat")
+    assert kcat is not None, "kcat is missing: 'make test' installs it (apt-get install kcat)"
+    result = subprocess.run(
+        [kcat, "-b", settings.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    records = []
+    for line in result.stdout.splitlines():
+        if line:
+            key, value = line.split("\t", 1)
+            records.append((key, json.loads(value)))
+    return records
+
+
+def schema_errors(repo: Path, schema_file: str, document: Any) -> list[str]:
+    """What the exported JSON Schema says is wrong with a document (empty when valid)."""
+    schema = json.loads((repo / "schemas" / "jsonschema" / schema_file).read_text())
+    return [error.message for error in jsonschema.Draft202012Validator(schema).iter_errors(document)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -30,7 +28,7 @@ from streams.publisher import Publisher
 from streams.settings import Settings
 from streams.topics import Topics, ensure_topics
 from tests.integration.conftest import free_port
-from tests.integration.helpers import read_all
+from tests.integration.helpers import kcat_read, read_all, schema_errors
 from tests.integration.workers import WorkerProcess, environment
 
 SECRET = "s3cret"
@@ -244,34 +242,8 @@ def test_scheduler_killed_and_restarted_across_windows_sends_each_window_once(
 def test_kcat_reads_digests_that_match_the_json_schema(
     worker: WorkerProcess, digest_settings: Settings, repo: Path
 ) -> None:
-    kcat = shutil.which("kcat")
-    assert kcat is not None, "kcat is missing: 'make test' installs it"
-    schema = json.loads((repo / "schemas/jsonschema/digest.schema.json").read_text())
-    result = subprocess.run(
-        [
-            kcat,
-            "-b",
-            digest_settings.bootstrap,
-            "-C",
-            "-t",
-            Topics(digest_settings.topic_prefix).digests,
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-            "-f",
-            "%k\t%s\n",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    lines = [line for line in result.stdout.splitlines() if line]
-    assert lines, "run after the scheduler tests: the digest topic is empty"
-    validator = jsonschema.Draft202012Validator(schema)
-    for line in lines:
-        key, value = line.split("\t", 1)
-        document = json.loads(value)
-        assert list(validator.iter_errors(document)) == []
+    records = kcat_read(digest_settings, Topics(digest_settings.topic_prefix).digests)
+    assert records, "run after the scheduler tests: the digest topic is empty"
+    for key, document in records:
+        assert schema_errors(repo, "digest.schema.json", document) == []
         assert key == document["subscription_id"]

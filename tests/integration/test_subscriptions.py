@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from schemas.stances import StanceChange
@@ -22,6 +19,7 @@ from streams.settings import Settings
 from streams.subscriber import Subscriber, SyncSubscriber
 from streams.topics import Topics, ensure_topics
 from tests.integration.conftest import free_port
+from tests.integration.helpers import kcat_read, schema_errors
 from tests.integration.workers import WorkerProcess
 
 WATCHED = frozenset({"us-backstop", "ukraine-security-guarantees", "european-peacekeepers"})
@@ -174,34 +172,8 @@ def test_sse_sends_new_changes_live(seeded_worker: WorkerProcess, subs_settings:
 def test_kcat_reads_stance_changes_that_match_the_json_schema(
     seeded_worker: WorkerProcess, subs_settings: Settings, repo: Path
 ) -> None:
-    kcat = shutil.which("kcat")
-    assert kcat is not None, "kcat is missing: 'make test' installs it"
-    schema = json.loads((repo / "schemas/jsonschema/stance-change.schema.json").read_text())
-    result = subprocess.run(
-        [
-            kcat,
-            "-b",
-            subs_settings.bootstrap,
-            "-C",
-            "-t",
-            Topics(subs_settings.topic_prefix).stance_changes,
-            "-o",
-            "beginning",
-            "-e",
-            "-q",
-            "-f",
-            "%k\t%s\n",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    lines = [line for line in result.stdout.splitlines() if line]
-    assert len(lines) >= 20
-    validator = jsonschema.Draft202012Validator(schema)
-    for line in lines:
-        key, value = line.split("\t", 1)
-        document = json.loads(value)
-        assert list(validator.iter_errors(document)) == []
+    records = kcat_read(subs_settings, Topics(subs_settings.topic_prefix).stance_changes)
+    assert len(records) >= 20
+    for key, document in records:
+        assert schema_errors(repo, "stance-change.schema.json", document) == []
         assert key == document["actor_id"]

@@ -15,17 +15,7 @@ from streams.settings import Settings
 
 
 def environment(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TIMELINE_HOME": str(settings.home),
-        "TIMELINE_BROKER_PORT": str(settings.broker_port),
-        "TIMELINE_CONTROLLER_PORT": str(settings.controller_port),
-        "TIMELINE_TOPIC_PREFIX": settings.topic_prefix,
-        "TIMELINE_PARTITIONS": str(settings.partitions),
-        "TIMELINE_WEB_PORT": str(settings.web_port),
-        "TIMELINE_WORKER_LOG_LEVEL": "WARNING",
-        "TIMELINE_DIGESTS_FILE": str(settings.subscriptions_path),
-    }
+    return {**os.environ, **settings.environment()}
 
 
 class WorkerProcess:
