@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -450,17 +451,27 @@ def _start_point(text: str | None, follow: bool) -> StartPoint:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def filter_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The change-filter options shared by `subscribe` and `digest add`."""
+    options = [
+        click.option("--actor", "actors", multiple=True, help="Only these actors (repeatable)."),
+        click.option("--issue", "issues", multiple=True, help="Only these issues (repeatable)."),
+        click.option(
+            "--kind",
+            "kinds",
+            multiple=True,
+            type=click.Choice([kind.value for kind in ChangeKind]),
+            help="Only these kinds of change (repeatable).",
+        ),
+        click.option("--min-move", type=float, default=0.0, show_default=True, help="Minimum score move."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.option("--actor", "actors", multiple=True, help="Only these actors (repeatable).")
-@click.option("--issue", "issues", multiple=True, help="Only these issues (repeatable).")
-@click.option(
-    "--kind",
-    "kinds",
-    multiple=True,
-    type=click.Choice([kind.value for kind in ChangeKind]),
-    help="Only these kinds of change (repeatable).",
-)
-@click.option("--min-move", type=float, default=0.0, show_default=True, help="Minimum score move.")
+@filter_options
 @click.option(
     "--from",
     "start",
@@ -548,16 +559,7 @@ def digest() -> None:
 @click.option("--cron", default=None, help="Crontab fields, e.g. '0 8 * * *' (08:00 daily).")
 @click.option("--every", default=None, help="A fixed window length: 30s, 15m, 1h, 1d.")
 @click.option("--tz", "timezone", default="UTC", show_default=True, help="Time zone of the schedule.")
-@click.option("--actor", "actors", multiple=True, help="Only these actors (repeatable).")
-@click.option("--issue", "issues", multiple=True, help="Only these issues (repeatable).")
-@click.option(
-    "--kind",
-    "kinds",
-    multiple=True,
-    type=click.Choice([kind.value for kind in ChangeKind]),
-    help="Only these kinds.",
-)
-@click.option("--min-move", type=float, default=0.0, help="Minimum score move.")
+@filter_options
 @click.option(
     "--sink",
     "sinks",
