@@ -8,7 +8,9 @@ after another stops already has them. It is not ready, and the API answers
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime
+from typing import TypeVar
 
 from schemas.digests import Digest
 from schemas.events import parse_event
@@ -18,15 +20,54 @@ from streams.records import EventRecord
 from streams.state_hash import state_hash
 from streams.tables import CURRENT, EVENTS, HISTORY
 
+K = TypeVar("K")
+M = TypeVar("M")
+
+
+class LazyModels(MutableMapping[K, M]):
+    """Values kept as the JSON bytes they arrived in and parsed on first read.
+
+    The worker's view receives every changelog record, but a query reads few
+    of them: parsing on read keeps the feed cheap on the worker's hot path.
+    """
+
+    def __init__(self, parse: Callable[[bytes], M]) -> None:
+        self._parse = parse
+        self._raw: dict[K, bytes] = {}
+        self._parsed: dict[K, M] = {}
+
+    def set_raw(self, key: K, raw: bytes) -> None:
+        self._raw[key] = raw
+        self._parsed.pop(key, None)
+
+    def __getitem__(self, key: K) -> M:
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = self._parsed[key] = self._parse(self._raw[key])
+        return parsed
+
+    def __setitem__(self, key: K, value: M) -> None:
+        raise TypeError("LazyModels holds bytes: use set_raw")
+
+    def __delitem__(self, key: K) -> None:
+        del self._raw[key]
+        self._parsed.pop(key, None)
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
 
 class StanceView:
     def __init__(self) -> None:
         self.raw: dict[str, dict[bytes, bytes]] = {EVENTS: {}, CURRENT: {}, HISTORY: {}}
-        self.current: dict[tuple[str, str], Stance] = {}
-        self.current_by_actor: dict[str, dict[str, Stance]] = {}
+        self.current: LazyModels[tuple[str, str], Stance] = LazyModels(Stance.model_validate_json)
+        self.current_by_actor: dict[str, LazyModels[str, Stance]] = {}
         """actor_id -> issue_id -> current stance: an index so one actor's query is cheap."""
-        self.history_by_actor: dict[str, dict[tuple[str, str], Stance]] = {}
-        self.events: dict[str, EventRecord] = {}
+        self.history_by_actor: dict[str, LazyModels[tuple[str, str], Stance]] = {}
+        self.events: LazyModels[str, EventRecord] = LazyModels(EventRecord.model_validate_json)
         self.changes: list[StanceChange] = []
         self.change_positions: dict[str, int] = {}
         """change_id -> its index in `changes` (arrival order), for resuming a stream."""
@@ -48,23 +89,23 @@ class StanceView:
             if value is None:
                 self.events.pop(text, None)
             else:
-                self.events[text] = EventRecord.model_validate_json(value)
+                self.events.set_raw(text, value)
         elif store == CURRENT:
             actor_id, issue_id = text.split("|", 1)
+            by_issue = self.current_by_actor.setdefault(actor_id, LazyModels(Stance.model_validate_json))
             if value is None:
                 self.current.pop((actor_id, issue_id), None)
-                self.current_by_actor.get(actor_id, {}).pop(issue_id, None)
+                by_issue.pop(issue_id, None)
             else:
-                stance = Stance.model_validate_json(value)
-                self.current[(actor_id, issue_id)] = stance
-                self.current_by_actor.setdefault(actor_id, {})[issue_id] = stance
+                self.current.set_raw((actor_id, issue_id), value)
+                by_issue.set_raw(issue_id, value)
         elif store == HISTORY:
             actor_id, issue_id, event_id = text.split("|", 2)
-            claims = self.history_by_actor.setdefault(actor_id, {})
+            claims = self.history_by_actor.setdefault(actor_id, LazyModels(Stance.model_validate_json))
             if value is None:
                 claims.pop((issue_id, event_id), None)
             else:
-                claims[(issue_id, event_id)] = Stance.model_validate_json(value)
+                claims.set_raw((issue_id, event_id), value)
 
     def apply_change(self, value: bytes) -> None:
         """Keep each stance change once (delivery is at least once)."""
@@ -106,7 +147,8 @@ class StanceView:
     def stances_of(self, actor_id: str, moment: datetime | None = None) -> list[Stance]:
         """An actor's current stances, or as of a moment (rule 5), by issue."""
         if moment is None:
-            found = list(self.current_by_actor.get(actor_id, {}).values())
+            current_of_actor = self.current_by_actor.get(actor_id)
+            found = list(current_of_actor.values()) if current_of_actor is not None else []
         else:
             by_issue: dict[str, list[Stance]] = {}
             for (issue_id, _), claim in self.history_by_actor.get(actor_id, {}).items():

@@ -47,10 +47,17 @@ def build_worker(settings: Settings, registry: Registry | None = None) -> Worker
     return WorkerParts(app, view, services)
 
 
+class _Worker(faust.Worker):
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        """No terminal spinner: faust's sets the root logger to DEBUG, so every debug call
+        anywhere builds a log record (and the log fills with cursor codes)."""
+        self.spinner = None
+
+
 def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; the API answers from the start (503 until the view is ready)."""
     parts = build_worker(settings)
-    worker = faust.Worker(
+    worker = _Worker(
         parts.app,
         *parts.services,
         loglevel=settings.worker_log_level,
