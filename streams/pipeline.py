@@ -89,17 +89,7 @@ class Pipeline:
         # Claims are sent before the record is stored: a retraction that finds the
         # record can then only withdraw claims that were already sent ahead of it.
         for claim in decision.claims:
-            await emit.claim(
-                ClaimOp(
-                    op="add",
-                    actor_id=claim.actor_id,
-                    issue_id=claim.issue_id,
-                    event_id=claim.event_id,
-                    stance=claim,
-                    cause_event_id=event.event_id,
-                    cause_occurred_at=event.occurred_at,
-                )
-            )
+            await emit.claim(ClaimOp.for_claim("add", claim, event.event_id, event.occurred_at))
         record = decision.record
         latest = self.record_of(event.event_id)
         if latest is not None and latest.retracted_by is not None and record.retracted_by is None:
@@ -128,16 +118,7 @@ class Pipeline:
         self, claims: list[Stance], retraction_id: str, occurred_at: EventTime, emit: Emitter
     ) -> None:
         for claim in claims:
-            await emit.claim(
-                ClaimOp(
-                    op="remove",
-                    actor_id=claim.actor_id,
-                    issue_id=claim.issue_id,
-                    event_id=claim.event_id,
-                    cause_event_id=retraction_id,
-                    cause_occurred_at=occurred_at,
-                )
-            )
+            await emit.claim(ClaimOp.for_claim("remove", claim, retraction_id, occurred_at))
 
     async def on_claim(self, op: ClaimOp, emit: Emitter) -> None:
         if op.op == "add":

@@ -43,6 +43,21 @@ class ClaimOp(BaseModel):
     cause_event_id: str
     cause_occurred_at: EventTime
 
+    @classmethod
+    def for_claim(
+        cls, op: Literal["add", "remove"], claim: Stance, cause_event_id: str, cause_occurred_at: EventTime
+    ) -> ClaimOp:
+        """Add or remove one claim, because of the event `cause_event_id`."""
+        return cls(
+            op=op,
+            actor_id=claim.actor_id,
+            issue_id=claim.issue_id,
+            event_id=claim.event_id,
+            stance=claim if op == "add" else None,
+            cause_event_id=cause_event_id,
+            cause_occurred_at=cause_occurred_at,
+        )
+
 
 class RetractRequest(BaseModel):
     """Sent to the partition that owns `target` (the retracted event_id)."""

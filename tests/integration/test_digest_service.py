@@ -29,21 +29,14 @@ from streams.settings import Settings
 from streams.topics import Topics, ensure_topics
 from tests.integration.conftest import free_port
 from tests.integration.helpers import kcat_read, read_all, schema_errors
-from tests.integration.workers import WorkerProcess, environment
+from tests.integration.workers import WorkerProcess, environment, own_settings
 
 SECRET = "s3cret"
 
 
 @pytest.fixture(scope="module")
 def digest_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return broker.settings.model_copy(
-        update={
-            "topic_prefix": "dig.",
-            "web_port": free_port(),
-            "home": tmp_path_factory.mktemp("digests"),
-            "digest_grace_seconds": 0.5,
-        }
-    )
+    return own_settings(broker.settings, tmp_path_factory.mktemp("digests"), "dig.", digest_grace_seconds=0.5)
 
 
 @pytest.fixture(scope="module")

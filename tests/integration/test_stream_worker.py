@@ -13,42 +13,26 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.local_broker import LocalBroker
-from streams.publisher import Publisher
 from streams.rebuild import rebuild
 from streams.registry_files import load_registry
 from streams.settings import Settings
-from streams.topics import Topics, ensure_topics
-from tests.integration.conftest import free_port
+from streams.topics import Topics
 from tests.integration.helpers import read_all
-from tests.integration.workers import WorkerProcess
+from tests.integration.workers import WorkerProcess, own_settings, publish, start_seeded_worker
 
 
 @pytest.fixture(scope="module")
 def stream_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return broker.settings.model_copy(
-        update={
-            "topic_prefix": "stream.",
-            "web_port": free_port(),
-            "home": tmp_path_factory.mktemp("stream-home"),
-        }
-    )
+    return own_settings(broker.settings, tmp_path_factory.mktemp("stream-home"), "stream.")
 
 
 @pytest.fixture(scope="module")
 def worker(
     stream_settings: Settings, repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
-    asyncio.run(ensure_topics(stream_settings))
-    process = WorkerProcess(stream_settings, tmp_path_factory.mktemp("logs")).start().wait_ready()
-    lines = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
-    asyncio.run(publish(stream_settings, lines))
+    process = start_seeded_worker(stream_settings, repo, tmp_path_factory.mktemp("logs"))
     yield process
     process.stop()
-
-
-async def publish(settings: Settings, events: list[Any]) -> None:
-    async with Publisher(settings) as publisher:
-        await publisher.publish_many(events)
 
 
 def statement(event_id: str, actor: str, issue: str, day: str, score: float) -> dict[str, Any]:
@@ -153,7 +137,8 @@ def test_duplicate_changes_nothing_and_a_conflicting_duplicate_goes_to_the_dlq(
     conflicting = {**original, "summary": "the same id, other words"}
     asyncio.run(publish(stream_settings, [original, original, conflicting]))
     letters = []
-    for _ in range(60):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         letters = [r for r in dlq_records(stream_settings) if r.key == b"dup-1"]
         if letters:
             break
@@ -163,7 +148,7 @@ def test_duplicate_changes_nothing_and_a_conflicting_duplicate_goes_to_the_dlq(
     assert headers["dlq.reason"] == b"conflict"
     assert b"already accepted with different content" in headers["dlq.error"]
     assert orjson.loads(letters[0].value)["summary"] == "the same id, other words"
-    changes = worker.wait_for("/changes", lambda a: any(c["event_id"] == "dup-1" for c in a))
+    changes = worker.wait_for("/changes", lambda a: any(c["event_id"] == "dup-1" for c in a), timeout=90)
     assert [c["kind"] for c in changes if c["event_id"] == "dup-1"] == ["new"]
     timeline = worker.get("/actors/marco-rubio/timeline", issue="european-peacekeepers")
     assert [claim["event_id"] for claim in timeline] == ["dup-1"]
@@ -193,7 +178,8 @@ def test_dlq_gets_malformed_bytes_and_unknown_versions_while_good_events_flow(
     worker.wait_for("/actors/g20/stances", lambda a: stance_on(a, "ukraine-support") is not None)
     wanted = {b"bad-json": b"invalid_json", b"bad-utf8": b"bad_utf8", b"v7": b"unsupported_schema_version"}
     found: dict[bytes, Any] = {}
-    for _ in range(60):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         found = {r.key: r for r in dlq_records(stream_settings) if r.key in wanted}
         if len(found) == len(wanted):
             break

@@ -17,33 +17,21 @@ from streams.local_broker import LocalBroker
 from streams.publisher import Publisher
 from streams.settings import Settings
 from streams.subscriber import Subscriber, SyncSubscriber
-from streams.topics import Topics, ensure_topics
-from tests.integration.conftest import free_port
+from streams.topics import Topics
 from tests.integration.helpers import kcat_read, schema_errors
-from tests.integration.workers import WorkerProcess
+from tests.integration.workers import WorkerProcess, own_settings, start_seeded_worker
 
 WATCHED = frozenset({"us-backstop", "ukraine-security-guarantees", "european-peacekeepers"})
 
 
 @pytest.fixture(scope="module")
 def subs_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return broker.settings.model_copy(
-        update={"topic_prefix": "subs.", "web_port": free_port(), "home": tmp_path_factory.mktemp("subs")}
-    )
+    return own_settings(broker.settings, tmp_path_factory.mktemp("subs"), "subs.")
 
 
 @pytest.fixture(scope="module")
 def seeded_worker(subs_settings: Settings, repo: Path) -> Iterator[WorkerProcess]:
-    asyncio.run(ensure_topics(subs_settings))
-    worker = WorkerProcess(subs_settings, subs_settings.home).start().wait_ready()
-    lines = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
-
-    async def publish() -> None:
-        async with Publisher(subs_settings) as publisher:
-            await publisher.publish_many(lines)
-
-    asyncio.run(publish())
-    worker.wait_for("/health", lambda health: health["events"] == len(lines))
+    worker = start_seeded_worker(subs_settings, repo)
     worker.wait_for("/changes", lambda changes: len(changes) >= 20)
     yield worker
     worker.stop()

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from streams.local_broker import LocalBroker
-from streams.publisher import Publisher
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
-from tests.integration.workers import WorkerProcess
+from tests.integration.workers import WorkerProcess, publish, seed_lines
 
 
 def test_two_workers_answer_the_same_and_one_survives_the_others_stop(
@@ -25,13 +24,9 @@ def test_two_workers_answer_the_same_and_one_survives_the_others_stop(
     try:
         first.wait_ready()
         second.wait_ready()
-        lines = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
+        lines = seed_lines(repo)
 
-        async def publish(events: list[object]) -> None:
-            async with Publisher(base) as publisher:
-                await publisher.publish_many(events)  # type: ignore[arg-type]
-
-        asyncio.run(publish(lines))
+        asyncio.run(publish(base, lines))
         for worker in (first, second):
             worker.wait_for("/health", lambda health: health["events"] == len(lines))
         first_hash = first.wait_for("/state/hash", lambda state: state["events"] == len(lines))
@@ -43,6 +38,7 @@ def test_two_workers_answer_the_same_and_one_survives_the_others_stop(
         first.stop()
         asyncio.run(
             publish(
+                base,
                 [
                     {
                         "event_id": "after-stop",
@@ -58,7 +54,7 @@ def test_two_workers_answer_the_same_and_one_survives_the_others_stop(
                             }
                         ],
                     }
-                ]
+                ],
             )
         )
         answer = second.wait_for(

@@ -15,11 +15,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from streams.local_broker import LocalBroker
-from streams.publisher import Publisher
 from streams.settings import Settings
-from streams.topics import ensure_topics
-from tests.integration.conftest import REPO, free_port
-from tests.integration.workers import WorkerProcess
+from tests.integration.conftest import REPO
+from tests.integration.workers import WorkerProcess, own_settings, publish, start_seeded_worker
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 EVIL_QUOTE = '<script>window.__pwned = true</script><img src=x onerror="window.__pwned=true">'
@@ -27,26 +25,15 @@ EVIL_QUOTE = '<script>window.__pwned = true</script><img src=x onerror="window._
 
 @pytest.fixture(scope="module")
 def web_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return broker.settings.model_copy(
-        update={"topic_prefix": "web.", "web_port": free_port(), "home": tmp_path_factory.mktemp("web")}
-    )
+    return own_settings(broker.settings, tmp_path_factory.mktemp("web"), "web.")
 
 
 @pytest.fixture(scope="module")
 def worker(web_settings: Settings, repo: Path) -> Iterator[WorkerProcess]:
-    asyncio.run(ensure_topics(web_settings))
-    process = WorkerProcess(web_settings, web_settings.home).start().wait_ready()
-    lines = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
-    asyncio.run(publish(web_settings, lines))
-    process.wait_for("/health", lambda health: health["events"] == len(lines))
+    process = start_seeded_worker(web_settings, repo)
     process.wait_for("/stances", lambda stances: len(stances) >= 30)
     yield process
     process.stop()
-
-
-async def publish(settings: Settings, events: list[Any]) -> None:
-    async with Publisher(settings) as publisher:
-        await publisher.publish_many(events)
 
 
 @pytest.fixture(scope="module")

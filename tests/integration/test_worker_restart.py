@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from streams.local_broker import LocalBroker
-from streams.publisher import Publisher
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
-from tests.integration.workers import WorkerProcess
+from tests.integration.workers import WorkerProcess, publish, seed_lines
 
 
 def test_killed_worker_resumes_with_the_same_state_and_keeps_processing(
@@ -23,15 +22,11 @@ def test_killed_worker_resumes_with_the_same_state_and_keeps_processing(
         update={"topic_prefix": "restart.", "home": home, "web_port": free_port()}
     )
     asyncio.run(ensure_topics(settings))
-    lines = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
-
-    async def publish(events: list[object]) -> None:
-        async with Publisher(settings) as publisher:
-            await publisher.publish_many(events)  # type: ignore[arg-type]
+    lines = seed_lines(repo)
 
     worker = WorkerProcess(settings, home).start().wait_ready()
     try:
-        asyncio.run(publish(lines))
+        asyncio.run(publish(settings, lines))
         before = worker.wait_for("/state/hash", lambda state: state["events"] == len(lines))
         assert worker.process is not None
         worker.process.send_signal(signal.SIGKILL)
@@ -45,6 +40,7 @@ def test_killed_worker_resumes_with_the_same_state_and_keeps_processing(
 
         asyncio.run(
             publish(
+                settings,
                 [
                     {
                         "event_id": "after-kill",
@@ -60,7 +56,7 @@ def test_killed_worker_resumes_with_the_same_state_and_keeps_processing(
                             }
                         ],
                     }
-                ]
+                ],
             )
         )
         worker.wait_for(

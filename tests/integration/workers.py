@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,8 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from streams.publisher import Publisher
 from streams.query_client import QueryError, get_json, wait_until_ready
 from streams.settings import Settings
+from streams.topics import ensure_topics
+from tests.integration.conftest import free_port
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -73,3 +77,30 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def seed_lines(repo: Path) -> list[bytes]:
+    """The seed events, one encoded event per line."""
+    return [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
+
+
+async def publish(settings: Settings, events: list[Any]) -> None:
+    async with Publisher(settings) as publisher:
+        await publisher.publish_many(events)
+
+
+def own_settings(broker_settings: Settings, home: Path, prefix: str, **extra: object) -> Settings:
+    """Settings for one test module: the session broker, its own topics, web port and home."""
+    return broker_settings.model_copy(
+        update={"topic_prefix": prefix, "web_port": free_port(), "home": home, **extra}
+    )
+
+
+def start_seeded_worker(settings: Settings, repo: Path, log_dir: Path | None = None) -> WorkerProcess:
+    """Topics, a ready worker, and the seed published and folded into its view."""
+    asyncio.run(ensure_topics(settings))
+    worker = WorkerProcess(settings, log_dir or settings.home).start().wait_ready()
+    lines = seed_lines(repo)
+    asyncio.run(publish(settings, lines))
+    worker.wait_for("/health", lambda health: health["events"] == len(lines))
+    return worker
