@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run stop test lint unit integration schema clean system-packages broker-jars bench bench-quick
+.PHONY: help install run stop test lint unit integration schema clean system-packages broker-jars bench bench-quick soak
 
 help:
 	@echo "make run    start the broker, create topics, publish the seed (Ctrl-C stops)"
 	@echo "make stop   stop anything 'make run' left running"
 	@echo "make test   install what is needed, then ruff, mypy and pytest"
 	@echo "make bench  the full benchmark (bench/results/latest.json, .png)"
+	@echo "make soak   the reliability scenarios: kills, bad input, restarts (about 20 minutes)"
 	@echo "make schema regenerate schemas/jsonschema/ from the models"
 
 $(STAMP): pyproject.toml
@@ -64,6 +65,11 @@ bench-quick: $(STAMP) broker-jars
 # The full benchmark: bench/results/latest.json, latest.png and a table (about 10 minutes).
 bench: $(STAMP) broker-jars
 	$(BIN)/python -m bench.run
+
+# The reliability scenarios (tests/soak): real broker and workers, faults, and an oracle.
+# Not part of `make test`; TIMELINE_SOAK_SCALE=0.1 runs them on a tenth of the events.
+soak: $(STAMP) system-packages broker-jars
+	TIMELINE_SOAK=1 $(BIN)/pytest -q -s -p no:randomly tests/soak
 
 schema: $(STAMP)
 	$(BIN)/timeline schema export

@@ -52,6 +52,7 @@ def decide(
     existing: EventRecord | None,
     registry: Registry,
     record_time: datetime,
+    max_bytes: int | None = None,
 ) -> Decision:
     """Decide what one record of the event log does to the state.
 
@@ -60,6 +61,12 @@ def decide(
     """
     if value is None:
         return Rejected("empty_value", "the record has no value (a tombstone is not an event)")
+    if max_bytes is not None and len(value) > max_bytes:
+        return Rejected(
+            "oversized",
+            f"the record is {len(value)} bytes; events may be at most {max_bytes} bytes"
+            " (TIMELINE_MAX_EVENT_BYTES)",
+        )
     try:
         event = registry.canonicalize(parse_event(value))
     except EventRejected as error:

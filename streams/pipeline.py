@@ -52,11 +52,13 @@ class Pipeline:
         book: StanceBook,
         registry: Registry,
         clock: Callable[[], datetime] = utc_now,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.events = events
         self.book = book
         self.registry = registry
         self.clock = clock
+        self.max_event_bytes = max_event_bytes
         self.duplicates = 0
 
     def record_of(self, event_id: str) -> EventRecord | None:
@@ -73,7 +75,12 @@ class Pipeline:
             except UnicodeDecodeError:
                 existing = None
         decision = decide(
-            key, value, existing, self.registry, datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+            key,
+            value,
+            existing,
+            self.registry,
+            datetime.fromtimestamp(timestamp_ms / 1000, UTC),
+            self.max_event_bytes,
         )
         if isinstance(decision, Rejected):
             await emit.dead_letter(key, value, decision.reason, decision.error)

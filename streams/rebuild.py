@@ -48,7 +48,7 @@ async def rebuild(
         fetch_max_bytes=16 * 1024 * 1024,
     )
     await consumer.start()
-    replay = Replay(registry, settings.score_change_threshold)
+    replay = Replay(registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes)
     started = time.perf_counter()
     count = 0
     try:

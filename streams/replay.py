@@ -7,6 +7,7 @@ instead of through a topic, so the state equals what the workers build.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ class Replay:
     registry: Registry
     threshold: float = 0.2
     clock: Callable[[], datetime] = utc_now
+    max_event_bytes: int | None = None
     events: dict[bytes, bytes] = field(default_factory=dict)
     current: dict[bytes, bytes] = field(default_factory=dict)
     history: dict[bytes, bytes] = field(default_factory=dict)
@@ -42,11 +44,21 @@ class Replay:
 
     def __post_init__(self) -> None:
         self.pipeline = Pipeline(
-            self.events, StanceBook(self.current, self.history, self.threshold), self.registry, self.clock
+            self.events,
+            StanceBook(self.current, self.history, self.threshold),
+            self.registry,
+            self.clock,
+            self.max_event_bytes,
         )
 
     async def feed(self, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
-        await self.pipeline.on_event(key, value, timestamp_ms, self)
+        """One record of the event log; a record whose processing raises is dead-lettered,
+        as the worker's agents do, so one poison record never stops a rebuild."""
+        try:
+            await self.pipeline.on_event(key, value, timestamp_ms, self)
+        except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
+            text = "".join(traceback.format_exception_only(error)).strip()
+            await self.dead_letter(key, value, "processing_error", text)
 
     # -- the Emitter protocol: straight into the next step --------------------
 

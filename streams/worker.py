@@ -35,7 +35,10 @@ def build_worker(settings: Settings, registry: Registry | None = None) -> Worker
     app = create_app(settings, worker_name=f"worker-{settings.web_port}")
     tables = declare_tables(app, settings)
     pipeline = Pipeline(
-        tables.events, StanceBook(tables.current, tables.history, settings.score_change_threshold), registry
+        tables.events,
+        StanceBook(tables.current, tables.history, settings.score_change_threshold),
+        registry,
+        max_event_bytes=settings.max_event_bytes,
     )
     register_agents(app, Topics(settings.topic_prefix), pipeline)
     view = StanceView()

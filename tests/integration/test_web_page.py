@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -65,7 +66,10 @@ def cell(browser: webdriver.Chrome, actor: str, issue: str) -> Any:
 
 
 def wait(browser: webdriver.Chrome, check: Any, timeout: float = 30) -> Any:
-    return WebDriverWait(browser, timeout, poll_frequency=0.2).until(lambda _: check())
+    """Poll `check`; a cell replaced by a re-render between finding and reading it is looked up again."""
+    return WebDriverWait(
+        browser, timeout, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
+    ).until(lambda _: check())
 
 
 def set_date(browser: webdriver.Chrome, value: str) -> None:

@@ -147,3 +147,28 @@ async def test_rebuild_hash_is_independent_of_order(registry: Registry, repo: Pa
     shuffled = list(records)
     random.Random(7).shuffle(shuffled)
     assert (await run(registry, records)).hash() == (await run(registry, shuffled)).hash()
+
+
+async def test_an_oversized_record_is_dead_lettered_before_it_is_parsed(registry: Registry) -> None:
+    key, value = statement("big-one", "2025-03-01", 0.5)
+    replay = Replay(registry, max_event_bytes=len(value) - 1)
+    await replay.feed(key, value, T0)
+    small_key, small_value = statement("small", "2025-03-02", 0.5)
+    await replay.feed(small_key, small_value, T0)
+    assert [letter.reason for letter in replay.dead_letters] == ["oversized"]
+    assert f"{len(value)} bytes" in replay.dead_letters[0].error
+
+
+async def test_a_record_whose_processing_raises_is_dead_lettered_and_the_replay_goes_on(
+    registry: Registry,
+) -> None:
+    """A Kafka timestamp no datetime can hold makes the step raise: dead-lettered, not fatal."""
+    key, value = statement("odd-timestamp", "2025-03-01", 0.5)
+    document = orjson.loads(value)
+    del document["recorded_at"]  # so the record's timestamp is used, and overflows
+    replay = Replay(registry)
+    await replay.feed(key, orjson.dumps(document), 10**18)
+    fine_key, fine_value = statement("fine", "2025-03-02", 0.5)
+    await replay.feed(fine_key, fine_value, T0)
+    assert [letter.reason for letter in replay.dead_letters] == ["processing_error"]
+    assert b"keir-starmer|us-backstop" in replay.current
