@@ -32,7 +32,21 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Duplicate:
+    """The same event again: nothing changes.
+
+    After a crash the worker reads again every record since its last committed
+    offset; the record stored in the events table may then have reached the
+    changelog while the claims it sent did not. So when the record is the very
+    one accepted (same `recorded_at`, which the publisher stamps at each send),
+    its claims (or retraction request) are sent again: the stance step holds
+    them already and only re-sends, with the same change_id, a change a crash
+    may have lost (rule 7). A copy published later has another `recorded_at`
+    and sends nothing (rule 2).
+    """
+
     event_id: str
+    claims: list[Stance] = field(default_factory=list)
+    retracts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,11 @@ def decide(
     fingerprint = fingerprint_of_document(document)
     if existing is not None and existing.fingerprint is not None:
         if existing.fingerprint == fingerprint:
-            return Duplicate(event.event_id or "")
+            if existing.event is not None and existing.event.get("recorded_at") == document.get(
+                "recorded_at"
+            ):
+                return _duplicate(existing)  # the very record again: read again after a crash
+            return Duplicate(event.event_id or "")  # published again later: nothing to do
         return Rejected(
             "conflict",
             f"event_id {event.event_id!r} was already accepted with different content"
@@ -107,6 +125,17 @@ def decide(
     )
 
 
+def _duplicate(existing: EventRecord) -> Duplicate:
+    """What to send again for an accepted event seen once more (as it was first accepted)."""
+    assert existing.event is not None
+    original = parse_event(existing.event)
+    return Duplicate(
+        existing.event_id,
+        claims=[] if existing.retracted_by is not None else claims_of(original),
+        retracts=original.retracts if isinstance(original, RetractionEvent) else None,
+    )
+
+
 def retract(
     existing: EventRecord | None, target: str, retraction_id: str
 ) -> tuple[EventRecord, list[Stance]]:
@@ -118,10 +147,10 @@ def retract(
     """
     if existing is None:
         return EventRecord(event_id=target, retracted_by=retraction_id), []
-    if existing.retracted_by is not None:
-        keep = min(existing.retracted_by, retraction_id)
-        return existing.model_copy(update={"retracted_by": keep}), []
-    record = existing.model_copy(update={"retracted_by": retraction_id})
+    keep = retraction_id if existing.retracted_by is None else min(existing.retracted_by, retraction_id)
+    record = existing.model_copy(update={"retracted_by": keep})
     if existing.event is None:
         return record, []
+    # Withdrawn again when already retracted: a crash may have lost the first withdrawals,
+    # and withdrawing a claim the stance step no longer holds does nothing.
     return record, claims_of(parse_event(existing.event))

@@ -87,6 +87,7 @@ class Pipeline:
             return
         if isinstance(decision, Duplicate):
             self.duplicates += 1
+            await self._send_again(decision, emit)
             return
         await self._accept(decision, emit)
 
@@ -113,13 +114,25 @@ class Pipeline:
                 )
             )
 
+    async def _send_again(self, duplicate: Duplicate, emit: Emitter) -> None:
+        record = self.record_of(duplicate.event_id)
+        assert record is not None and record.event is not None
+        occurred_at = EventTime.model_validate(record.event["occurred_at"])
+        for claim in duplicate.claims:
+            await emit.claim(ClaimOp.for_claim("add", claim, duplicate.event_id, occurred_at))
+        if duplicate.retracts is not None:
+            await emit.retract(
+                RetractRequest(
+                    target=duplicate.retracts, retraction_id=duplicate.event_id, occurred_at=occurred_at
+                )
+            )
+
     async def on_retract(self, request: RetractRequest, emit: Emitter) -> None:
         record, withdrawn = retract(self.record_of(request.target), request.target, request.retraction_id)
-        await self._withdraw(withdrawn, request.retraction_id, request.occurred_at, emit)
-        latest = self.record_of(request.target)
-        if latest is not None and latest.retracted_by is not None and record.retracted_by is not None:
-            record = record.model_copy(update={"retracted_by": min(latest.retracted_by, record.retracted_by)})
+        # The mark is stored before the withdrawals are sent, so that a copy of the event
+        # arriving meanwhile sees it and does not send the claims again after them.
         self.events[request.target.encode()] = encode(record)
+        await self._withdraw(withdrawn, request.retraction_id, request.occurred_at, emit)
 
     async def _withdraw(
         self, claims: list[Stance], retraction_id: str, occurred_at: EventTime, emit: Emitter

@@ -59,6 +59,28 @@ class ClaimOp(BaseModel):
         )
 
 
+class StoredStance(Stance):
+    """A stance as the stance tables hold it, with what it did when it arrived.
+
+    `made_current` and `replaced` (the event_id of the stance it took over from,
+    None for a first stance) let a claim read again after a crash re-send the
+    change it made and repair a current record the crash lost (rule 7): the
+    history and current tables have separate changelogs, and a crash can keep
+    one write and lose the other, or keep both and lose the change.
+    """
+
+    made_current: bool = False
+    replaced: str | None = None
+
+    def as_stance(self) -> Stance:
+        """The public stance, without the bookkeeping."""
+        return Stance.model_construct(**{name: getattr(self, name) for name in Stance.model_fields})
+
+
+def parse_stored(raw: bytes) -> StoredStance:
+    return StoredStance.model_validate_json(raw)
+
+
 class RetractRequest(BaseModel):
     """Sent to the partition that owns `target` (the retracted event_id)."""
 

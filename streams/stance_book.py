@@ -16,7 +16,7 @@ from datetime import datetime
 from schemas.stances import ChangeKind, Stance, StanceChange
 from schemas.time import EventTime
 from streams.fold import change_kind, current_of, make_change, newer
-from streams.records import current_key, encode, history_key, history_prefix
+from streams.records import StoredStance, current_key, encode, history_key, history_prefix, parse_stored
 
 Store = MutableMapping[bytes, bytes]
 
@@ -29,36 +29,74 @@ class StanceBook:
         self.writes = 0
         """Store writes so far: a test counts them to show the per-claim cost is constant."""
 
-    def current_stance(self, actor_id: str, issue_id: str) -> Stance | None:
+    def current_stance(self, actor_id: str, issue_id: str) -> StoredStance | None:
         raw = self.current.get(current_key(actor_id, issue_id))
-        return None if raw is None else Stance.model_validate_json(raw)
+        return None if raw is None else parse_stored(raw)
 
     def add(self, stance: Stance, detected_at: datetime) -> StanceChange | None:
-        """Record a claim; return the change it makes to the current stance, if any."""
+        """Record a claim; return the change it makes to the current stance, if any.
+
+        A claim seen before (read again after a crash, or sent again for a copy of
+        its event) changes nothing, but returns again the change it made, with the
+        same change_id, since the crash may have lost it; and a current record the
+        crash lost is written again.
+        """
         key = history_key(stance.actor_id, stance.issue_id, stance.event_id)
-        if key in self.history:
-            return None  # the same claim delivered again
-        encoded = encode(stance)
-        self.history[key] = encoded
-        self.writes += 1
-        previous = self.current_stance(stance.actor_id, stance.issue_id)
-        if not newer(stance, previous):
+        current = self.current_stance(stance.actor_id, stance.issue_id)
+        seen = self.history.get(key)
+        if seen is not None:
+            return self._again(parse_stored(seen), current, detected_at)
+        if current is not None and current.event_id == stance.event_id:
+            # The current record survived a crash that lost the history record.
+            self.history[key] = encode(current)
+            self.writes += 1
+            return self._again(current, current, detected_at)
+        if not newer(stance, current):
+            self.history[key] = encode(StoredStance(**dict(stance)))
+            self.writes += 1
             return None  # late in event time: history only
+        stored = StoredStance(
+            **dict(stance), made_current=True, replaced=None if current is None else current.event_id
+        )
+        encoded = encode(stored)
+        self.history[key] = encoded
         self.current[current_key(stance.actor_id, stance.issue_id)] = encoded
-        self.writes += 1
-        kind = change_kind(previous, stance, self.threshold)
+        self.writes += 2
+        return self._change_of(stored, current, detected_at)
+
+    def _change_of(
+        self, stored: StoredStance, previous: StoredStance | None, detected_at: datetime
+    ) -> StanceChange | None:
+        kind = change_kind(previous, stored, self.threshold)
         if kind is None:
             return None
         return make_change(
             kind,
-            stance.actor_id,
-            stance.issue_id,
-            previous,
-            stance,
-            stance.event_id,
-            stance.occurred_at,
+            stored.actor_id,
+            stored.issue_id,
+            None if previous is None else previous.as_stance(),
+            stored.as_stance(),
+            stored.event_id,
+            stored.occurred_at,
             detected_at,
         )
+
+    def _again(
+        self, stored: StoredStance, current: StoredStance | None, detected_at: datetime
+    ) -> StanceChange | None:
+        """The change a claim made when it first arrived, for sending again (same change_id)."""
+        if not stored.made_current:
+            return None
+        if newer(stored, current):
+            self.current[current_key(stored.actor_id, stored.issue_id)] = encode(stored)
+            self.writes += 1
+        previous = None
+        if stored.replaced is not None:
+            raw = self.history.get(history_key(stored.actor_id, stored.issue_id, stored.replaced))
+            if raw is None:
+                return None  # what it replaced was retracted since; that withdrawal was reported
+            previous = parse_stored(raw)
+        return self._change_of(stored, previous, detected_at)
 
     def remove(
         self,
@@ -71,16 +109,18 @@ class StanceBook:
     ) -> StanceChange | None:
         """Drop a retracted claim; if it was current, fall back to the best remaining one."""
         key = history_key(actor_id, issue_id, event_id)
-        if key not in self.history:
-            return None
-        del self.history[key]
-        self.writes += 1
         previous = self.current_stance(actor_id, issue_id)
+        if key in self.history:
+            del self.history[key]
+            self.writes += 1
+        elif previous is None or previous.event_id != event_id:
+            return None  # not held (or withdrawn before)
+        # else: a crash kept the history delete and lost the current update: finish it.
         if previous is None or previous.event_id != event_id:
             return None
         prefix = history_prefix(actor_id, issue_id)
         replacement = current_of(
-            Stance.model_validate_json(value)
+            parse_stored(value)
             for stored_key, value in list(self.history.items())
             if stored_key.startswith(prefix)
         )
@@ -94,8 +134,8 @@ class StanceBook:
             ChangeKind.WITHDRAWN,
             actor_id,
             issue_id,
-            previous,
-            replacement,
+            previous.as_stance(),
+            None if replacement is None else StoredStance.model_validate(replacement).as_stance(),
             cause_event_id,
             cause_occurred_at,
             detected_at,

@@ -5,16 +5,30 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+import orjson
+
 STORES = ("events", "stance-current", "stance-history")
+BOOKKEEPING = ("made_current", "replaced")
+"""Fields of a stored stance that record the order claims arrived in (for re-sending a
+change after a crash), not the state: a replay in another order differs there only."""
+
+
+def canonical(name: str, value: bytes) -> bytes:
+    if name == "events":
+        return value
+    document = orjson.loads(value)
+    for field in BOOKKEEPING:
+        document.pop(field, None)
+    return orjson.dumps(document)
 
 
 def state_hash(stores: Mapping[str, Mapping[bytes, bytes]]) -> str:
-    """Hash every (store, key, value) in sorted order; equal state gives an equal hash."""
+    """Hash every (store, key, canonical value) in sorted order; equal state gives an equal hash."""
     digest = hashlib.sha256()
     for name in STORES:
         store = stores.get(name, {})
         for key in sorted(store):
-            value = store[key]
+            value = canonical(name, store[key])
             for part in (name.encode(), key, value):
                 digest.update(len(part).to_bytes(8, "big"))
                 digest.update(part)

@@ -16,7 +16,7 @@ from schemas.digests import Digest
 from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
 from streams.fold import as_of, claims_of, order_key
-from streams.records import EventRecord
+from streams.records import EventRecord, parse_stored
 from streams.state_hash import state_hash
 from streams.tables import CURRENT, EVENTS, HISTORY
 
@@ -63,7 +63,7 @@ class LazyModels(MutableMapping[K, M]):
 class StanceView:
     def __init__(self) -> None:
         self.raw: dict[str, dict[bytes, bytes]] = {EVENTS: {}, CURRENT: {}, HISTORY: {}}
-        self.current: LazyModels[tuple[str, str], Stance] = LazyModels(Stance.model_validate_json)
+        self.current: LazyModels[tuple[str, str], Stance] = LazyModels(parse_stored)
         self.current_by_actor: dict[str, LazyModels[str, Stance]] = {}
         """actor_id -> issue_id -> current stance: an index so one actor's query is cheap."""
         self.history_by_actor: dict[str, LazyModels[tuple[str, str], Stance]] = {}
@@ -92,7 +92,7 @@ class StanceView:
                 self.events.set_raw(text, value)
         elif store == CURRENT:
             actor_id, issue_id = text.split("|", 1)
-            by_issue = self.current_by_actor.setdefault(actor_id, LazyModels(Stance.model_validate_json))
+            by_issue = self.current_by_actor.setdefault(actor_id, LazyModels(parse_stored))
             if value is None:
                 self.current.pop((actor_id, issue_id), None)
                 by_issue.pop(issue_id, None)
@@ -101,7 +101,7 @@ class StanceView:
                 by_issue.set_raw(issue_id, value)
         elif store == HISTORY:
             actor_id, issue_id, event_id = text.split("|", 2)
-            claims = self.history_by_actor.setdefault(actor_id, LazyModels(Stance.model_validate_json))
+            claims = self.history_by_actor.setdefault(actor_id, LazyModels(parse_stored))
             if value is None:
                 claims.pop((issue_id, event_id), None)
             else:

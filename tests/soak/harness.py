@@ -226,22 +226,25 @@ def health(worker: WorkerProcess) -> dict[str, Any] | None:
 
 
 def wait_caught_up(worker: WorkerProcess, events: int, claims: int, timeout: float = 600) -> dict[str, Any]:
-    """Until the worker's view holds every accepted event and claim; progress every 15 s."""
+    """Until the worker's view holds every accepted event and claim; progress every 15 s.
+    Gives up after `timeout`, or after 90 s without any progress (something was lost)."""
     deadline = time.monotonic() + timeout
     last: dict[str, Any] | None = None
-    said = time.monotonic()
-    while time.monotonic() < deadline:
+    said = moved = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - moved < 90:
         assert worker.process is not None and worker.process.poll() is None, (
             f"the worker exited:\n{worker.log_tail()}"
         )
-        last = health(worker) or last
+        now = health(worker)
+        if now is not None and now != last:
+            last, moved = now, time.monotonic()
         if last is not None and last["events"] == events and last["claims"] == claims:
             return last
         if time.monotonic() - said > 15:
             print(f"[soak]   waiting: view {last}, want events={events} claims={claims}", flush=True)
             said = time.monotonic()
         time.sleep(0.5)
-    raise AssertionError(f"not caught up within {timeout:.0f}s: {last}, want events={events} claims={claims}")
+    raise AssertionError(f"not caught up: {last}, want events={events} claims={claims}")
 
 
 # -- reading topics ---------------------------------------------------------------

@@ -106,10 +106,16 @@ async def test_dlq_reasons_and_good_events_keep_flowing(registry: Registry) -> N
 
 async def test_duplicate_changes_nothing_and_conflict_goes_to_dlq(registry: Registry) -> None:
     first = statement("e1", "2025-02-20", 0.5)
+    document = orjson.loads(first[1])
+    later_copy = (first[0], orjson.dumps(dict(document, recorded_at="2026-01-02T00:00:00Z")))
     once = await run(registry, [first])
-    twice = await run(registry, [first, first])
+    twice = await run(registry, [first, later_copy])
     assert once.hash() == twice.hash() and len(twice.changes) == 1
     assert twice.pipeline.duplicates == 1
+    # The very record again (read again after a crash): the change is re-sent with its change_id.
+    redelivered = await run(registry, [first, first])
+    assert redelivered.hash() == once.hash()
+    assert {change.change_id for change in redelivered.changes} == {once.changes[0].change_id}
     conflicting = statement("e1", "2025-02-20", -0.5)
     conflicted = await run(registry, [first, conflicting])
     assert [letter.reason for letter in conflicted.dead_letters] == ["conflict"]
