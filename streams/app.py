@@ -7,6 +7,7 @@ from typing import Any
 import faust
 from faust.sensors import Monitor
 
+from streams.offsets import GaplessCommitConsumer
 from streams.settings import Settings
 
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
     """
     datadir = (settings.home / "workers" / worker_name).absolute()
     datadir.parent.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap}",
         store="memory://",
@@ -62,3 +63,6 @@ def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
         Monitor=LeanMonitor,
         autodiscover=False,
     )
+    # faust's consumer can commit past a record not yet processed (streams/offsets.py).
+    app.transport.Consumer = GaplessCommitConsumer  # type: ignore[misc]
+    return app

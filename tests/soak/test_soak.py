@@ -107,7 +107,8 @@ def test_kill_9_of_the_worker_at_random_moments(broker: LocalBroker, home: Path,
     worker = start_worker(settings)
     # Paced so that the stream lasts long enough for five kills in the middle of it.
     feed = BackgroundPublisher(settings, documents, rate=max(200.0, count / 90)).start()
-    recoveries = []
+    recoveries: list[float] = []
+    resumes: list[float] = []
     try:
         while row.kills < 5 or feed.running:
             time.sleep(rng.uniform(6, 14))
@@ -118,10 +119,13 @@ def test_kill_9_of_the_worker_at_random_moments(broker: LocalBroker, home: Path,
             restarted = time.monotonic()
             worker = start_worker(settings)
             recoveries.append(time.monotonic() - restarted)
+            resumed = wait_for_progress(worker, before or 0)
             print(
-                f"[soak]   kill {row.kills} at {before} events; ready again in {recoveries[-1]:.1f}s",
+                f"[soak]   kill {row.kills} at {before} events; ready again in {recoveries[-1]:.1f}s,"
+                f" processing again after {resumed:.1f}s",
                 flush=True,
             )
+            resumes.append(resumed)
             if row.kills >= 8:
                 break
         feed.join()
@@ -132,7 +136,8 @@ def test_kill_9_of_the_worker_at_random_moments(broker: LocalBroker, home: Path,
         fill(row, check)
         row.dlq = len(dead_letters(settings))
         row.note = (
-            f"restart to ready: max {max(recoveries):.1f}s, mean {sum(recoveries) / len(recoveries):.1f}s"
+            f"restart to ready: max {max(recoveries):.1f}s, mean {sum(recoveries) / len(recoveries):.1f}s;"
+            f" to processing again: max {max(resumes):.1f}s"
         )
         assert_ok(check)
         assert row.dlq == 0
@@ -141,6 +146,18 @@ def test_kill_9_of_the_worker_at_random_moments(broker: LocalBroker, home: Path,
     finally:
         worker.stop()
         summary.add(row)
+
+
+def wait_for_progress(worker: WorkerProcess, events: int, timeout: float = 60) -> float:
+    """Seconds until the restarted worker's view passes `events` (its group has rebalanced and
+    it processes again), so that the next kill lands in the middle of work, not of a rejoin."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        now = (worker.get("/health") or {}).get("events", 0)
+        if now > events:
+            break
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 # 2 --------------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""Which offset a faust worker may commit: faust's choice, with its off-by-one fixed.
+
+faust-streaming 0.15 (`Consumer._new_offset`) takes the committed offset
+(Kafka's "next offset to read") and the acked offsets, and commits past the
+first run of consecutive acked offsets. Its check for a hole at the head
+compares `min(acked) - committed > 1`, so with the record at `committed` not
+acked yet and the one after it acked, it commits past a record no agent has
+processed. A worker killed and restarted at that moment never reads it
+again: `make soak` lost one event of 100,000 that way (scenario 1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+
+def next_commit(acked: list[int], committed: int | None) -> int | None:
+    """The offset to commit, or None; `acked` is sorted, and its leading run is removed.
+
+    Only a run of acked offsets that starts at `committed` (or anywhere, before
+    the first commit) may be committed: everything before it has been processed.
+    """
+    if not acked or (committed is not None and acked[0] > committed):
+        return None
+    end = 1
+    while end < len(acked) and acked[end] == acked[end - 1] + 1:
+        end += 1
+    offset = acked[end - 1] + 1
+    del acked[:end]
+    return offset
+
+
+class GaplessCommitConsumer(faust_aiokafka.Consumer):
+    """faust's aiokafka consumer, committing only offsets every earlier record has reached."""
+
+    def _new_offset(self, tp: TP) -> int | None:
+        acked: list[int] = self._acked[tp]
+        if not acked:
+            return None
+        gaps: Any = self._gap[tp]
+        if gaps:
+            # Offsets the fetcher found absent (as faust does): they count as acked.
+            found = sorted(gaps.overlap(0, max(acked)), key=lambda interval: interval.begin)
+            if found:
+                filler = [offset for interval in found for offset in range(interval.begin, interval.end)]
+                acked.extend(filler)
+                gaps.chop(0, max(filler[-1], max(acked) + 1))
+        acked.sort()
+        before = len(acked)
+        offset = next_commit(acked, self._committed_offset[tp])
+        if offset is not None:
+            self._acked_index[tp].difference_update(range(offset - (before - len(acked)), offset))
+        return offset
