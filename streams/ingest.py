@@ -20,6 +20,7 @@ from schemas.events import (
 )
 from schemas.registry import Registry, UnknownReferenceError
 from schemas.stances import Stance
+from schemas.time import EventTime
 from streams.fold import claims_of
 from streams.records import EventRecord
 
@@ -47,6 +48,8 @@ class Duplicate:
     event_id: str
     claims: list[Stance] = field(default_factory=list)
     retracts: str | None = None
+    occurred_at: EventTime | None = None
+    """The accepted event's time, which the claims and the retraction request carry."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ def _duplicate(existing: EventRecord) -> Duplicate:
         existing.event_id,
         claims=[] if existing.retracted_by is not None else claims_of(original),
         retracts=original.retracts if isinstance(original, RetractionEvent) else None,
+        occurred_at=original.occurred_at,
     )
 
 

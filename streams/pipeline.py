@@ -96,8 +96,7 @@ class Pipeline:
         assert event.event_id is not None
         # Claims are sent before the record is stored: a retraction that finds the
         # record can then only withdraw claims that were already sent ahead of it.
-        for claim in decision.claims:
-            await emit.claim(ClaimOp.for_claim("add", claim, event.event_id, event.occurred_at))
+        await self._add_claims(decision.claims, event.event_id, event.occurred_at, emit)
         record = decision.record
         latest = self.record_of(event.event_id)
         if latest is not None and latest.retracted_by is not None and record.retracted_by is None:
@@ -105,26 +104,27 @@ class Pipeline:
             record = record.model_copy(update={"retracted_by": latest.retracted_by})
             await self._withdraw(decision.claims, latest.retracted_by, event.occurred_at, emit)
         self.events[event.event_id.encode()] = encode(record)
-        if decision.retracts is not None:
-            await emit.retract(
-                RetractRequest(
-                    target=decision.retracts,
-                    retraction_id=event.event_id,
-                    occurred_at=event.occurred_at,
-                )
-            )
+        await self._ask_to_retract(decision.retracts, event.event_id, event.occurred_at, emit)
 
     async def _send_again(self, duplicate: Duplicate, emit: Emitter) -> None:
-        record = self.record_of(duplicate.event_id)
-        assert record is not None and record.event is not None
-        occurred_at = EventTime.model_validate(record.event["occurred_at"])
-        for claim in duplicate.claims:
-            await emit.claim(ClaimOp.for_claim("add", claim, duplicate.event_id, occurred_at))
-        if duplicate.retracts is not None:
+        if duplicate.occurred_at is None:
+            return  # a copy published later: nothing to send
+        await self._add_claims(duplicate.claims, duplicate.event_id, duplicate.occurred_at, emit)
+        await self._ask_to_retract(duplicate.retracts, duplicate.event_id, duplicate.occurred_at, emit)
+
+    async def _add_claims(
+        self, claims: list[Stance], event_id: str, occurred_at: EventTime, emit: Emitter
+    ) -> None:
+        for claim in claims:
+            await emit.claim(ClaimOp.for_claim("add", claim, event_id, occurred_at))
+
+    async def _ask_to_retract(
+        self, target: str | None, retraction_id: str, occurred_at: EventTime, emit: Emitter
+    ) -> None:
+        """Ask the owner of the retracted event to withdraw its claims (when this is a retraction)."""
+        if target is not None:
             await emit.retract(
-                RetractRequest(
-                    target=duplicate.retracts, retraction_id=duplicate.event_id, occurred_at=occurred_at
-                )
+                RetractRequest(target=target, retraction_id=retraction_id, occurred_at=occurred_at)
             )
 
     async def on_retract(self, request: RetractRequest, emit: Emitter) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
@@ -252,7 +252,6 @@ def wait_caught_up(worker: WorkerProcess, events: int, claims: int, timeout: flo
 
 def settle(settings: Settings, *topics: str, quiet: float = 3.0, timeout: float = 120) -> None:
     """Wait until none of `topics` grows for `quiet` seconds."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
 
     async def ends() -> dict[str, int]:
         consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap)

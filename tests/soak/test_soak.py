@@ -72,6 +72,15 @@ def unique_events(documents: list[dict[str, Any]]) -> int:
     return len({doc["event_id"] for doc in documents})
 
 
+def scenario(
+    broker_settings: Settings, home: Path, prefix: str, count: int, seed: int
+) -> tuple[list[dict[str, Any]], Settings]:
+    """A scenario's events and its settings, with its topics created."""
+    settings = soak_settings(broker_settings, home, prefix)
+    asyncio.run(ensure_topics(settings))
+    return generator.good_events(count, seed=seed), settings
+
+
 def replay_of(settings: Settings, records: list[tuple[str, bytes]]) -> Replay:
     """Logged events (event_id, bytes) folded in memory, in the given order, with no broker."""
     replay = Replay(load_registry(settings.registry_files), settings.score_change_threshold)
@@ -98,9 +107,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
 
 def test_kill_9_of_the_worker_at_random_moments(broker: LocalBroker, home: Path, summary: Summary) -> None:
     count = sized(100_000)
-    documents = generator.good_events(count, seed=101)
-    settings = soak_settings(broker.settings, home, "kill.")
-    asyncio.run(ensure_topics(settings))
+    documents, settings = scenario(broker.settings, home, "kill.", count, seed=101)
     row = Row("1 kill -9 of the worker", events=count)
     started = time.monotonic()
     rng = random.Random(1)
@@ -412,9 +419,7 @@ def test_broker_restarts_mid_stream(home: Path, summary: Summary) -> None:
 
 def test_cold_restart_rebuilds_from_the_changelog(broker: LocalBroker, home: Path, summary: Summary) -> None:
     count = sized(50_000)
-    documents = generator.good_events(count, seed=107)
-    settings = soak_settings(broker.settings, home, "cold.")
-    asyncio.run(ensure_topics(settings))
+    documents, settings = scenario(broker.settings, home, "cold.", count, seed=107)
     row = Row("7 cold restart (state wiped)", events=count)
     started = time.monotonic()
     worker = start_worker(settings)
@@ -468,9 +473,7 @@ def test_cold_restart_rebuilds_from_the_changelog(broker: LocalBroker, home: Pat
 
 def test_two_workers_and_churn(broker: LocalBroker, home: Path, summary: Summary) -> None:
     count = sized(40_000)
-    documents = generator.good_events(count, seed=108)
-    settings = soak_settings(broker.settings, home, "churn.")
-    asyncio.run(ensure_topics(settings))
+    documents, settings = scenario(broker.settings, home, "churn.", count, seed=108)
     row = Row("8 two workers and churn", events=count)
     started = time.monotonic()
     first = start_worker(settings)
