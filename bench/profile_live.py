@@ -86,6 +86,7 @@ async def live(settings: Settings, count: int, out: Path | None, rate: int = 0) 
             f"{1e6 * cpu / count:.0f} us per event"
         )
         if rate:
+            await asyncio.sleep(float(os.environ.get("SETTLE", "0")))
             delays = await latency(settings, rate, 10.0)
             p50, p99 = percentile(delays, 0.5), percentile(delays, 0.99)
             say(f"latency at {rate}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms")

@@ -23,22 +23,40 @@ logger = logging.getLogger(__name__)
 
 
 class TopicEmitter:
-    """Sends the pipeline's outputs to their topics (the worker's Emitter)."""
+    """Sends the pipeline's outputs to their topics (the worker's Emitter).
 
-    def __init__(self, topics: dict[str, Any]) -> None:
+    Outputs go straight to the producer: faust's `Topic.send` wraps each record
+    in a future message, sensor calls and callbacks, which cost about as much
+    as the aiokafka send itself (bench/profile_live.py). The partition comes
+    from the key with the same partitioner, and a failed delivery is logged as
+    faust does.
+    """
+
+    def __init__(self, app: faust.App, topics: dict[str, Any]) -> None:
+        self.app = app
         self.topics = topics
+        self.names = {role: topic.get_topic_name() for role, topic in topics.items()}
 
     async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
         await send_dead_letter(self.topics["dlq"], key, value, reason, error, faust.current_event())
 
     async def claim(self, op: ClaimOp) -> None:
-        await self.topics["claims"].send(key=op.actor_id.encode(), value=encode(op))
+        await self._send("claims", op.actor_id.encode(), encode(op))
 
     async def retract(self, request: RetractRequest) -> None:
-        await self.topics["retractions"].send(key=request.target.encode(), value=encode(request))
+        await self._send("retractions", request.target.encode(), encode(request))
 
     async def change(self, change: StanceChange) -> None:
-        await self.topics["changes"].send(key=change.actor_id.encode(), value=encode(change))
+        await self._send("changes", change.actor_id.encode(), encode(change))
+
+    async def _send(self, role: str, key: bytes, value: bytes) -> None:
+        sent = await self.app.producer.send(self.names[role], key, value, None, None, None)
+        sent.add_done_callback(_log_failure)  # type: ignore[attr-defined]
+
+
+def _log_failure(sent: Any) -> None:
+    if not sent.cancelled() and sent.exception() is not None:
+        logger.error("could not send a record: %r", sent.exception())
 
 
 async def send_dead_letter(
@@ -71,7 +89,7 @@ def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> 
         "dlq": app.topic(topic_names.dead_letters),
         "changes": app.topic(topic_names.stance_changes),
     }
-    emitter = TopicEmitter(topics)
+    emitter = TopicEmitter(app, topics)
     Step = Callable[[faust.EventT[Any]], Awaitable[None]]
 
     async def ingest_step(event: faust.EventT[Any]) -> None:

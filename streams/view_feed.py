@@ -8,6 +8,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
+from streams.offsets import FETCH_MAX_WAIT_MS
 from streams.settings import Settings
 from streams.tables import CURRENT, EVENTS, HISTORY, changelog_topic
 from streams.topics import Topics
@@ -34,6 +35,7 @@ class ViewFeed(Service):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=5000,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,  # a query sees a change soon after it is made
         )
         await consumer.start()
         try:
