@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -28,8 +28,7 @@ from streams.settings import Settings
 from streams.subscriber import StartPoint
 
 if TYPE_CHECKING:
-    from schemas.events import DiplomaticEvent
-    from streams.publisher import Publisher
+    from streams.publisher import Outgoing, Publisher
 
 EXIT_INVALID = 1
 EXIT_PARTIAL = 3
@@ -168,7 +167,7 @@ def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_inval
         if not line.strip():
             continue
         try:
-            prepared.append(publisher.prepare(line, line=number))
+            prepared.append(publisher.prepare_outgoing(line, line=number))
         except InvalidEventError as error:
             problems.append(error)
     for problem in problems:
@@ -195,7 +194,7 @@ def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_inval
         sys.exit(EXIT_PARTIAL)
 
 
-async def _send(publisher: Publisher, prepared: list[tuple[DiplomaticEvent, bytes]]) -> int:
+async def _send(publisher: Publisher, prepared: Sequence[Outgoing]) -> int:
     async with publisher:
         if not sys.stderr.isatty() or len(prepared) < 200:
             results = await publisher.send_prepared(prepared)
@@ -739,13 +738,13 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
         if seed is not None:
             publisher = Publisher(settings)
             prepared = [
-                publisher.prepare(line, line=number)
+                publisher.prepare_outgoing(line, line=number)
                 for number, line in enumerate(seed.read_bytes().splitlines(), start=1)
                 if line.strip()
             ]
             count = asyncio.run(_send(publisher, prepared))
             click.echo(f"published {count} seed event(s) from {seed}")
-            _wait_for_events(settings, {event.event_id for event, _ in prepared})
+            _wait_for_events(settings, {key.decode() for key, _ in prepared})
         click.echo(_next_steps(settings))
         (settings.home / "worker.pid").write_text(str(worker_process.pid))
         (settings.home / "scheduler.pid").write_text(str(scheduler_process.pid))

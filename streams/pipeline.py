@@ -25,7 +25,7 @@ from schemas.registry import Registry
 from schemas.stances import Stance, StanceChange
 from schemas.time import EventTime
 from streams.ingest import Accepted, Duplicate, Rejected, decide, retract
-from streams.records import ClaimOp, EventRecord, RetractRequest, encode
+from streams.records import ClaimOp, EventRecord, RetractRequest, encode_record
 from streams.stance_book import StanceBook
 
 Store = MutableMapping[bytes, bytes]
@@ -103,7 +103,7 @@ class Pipeline:
             # A retraction arrived while the claims were being sent: withdraw them again.
             record = record.model_copy(update={"retracted_by": latest.retracted_by})
             await self._withdraw(decision.claims, latest.retracted_by, event.occurred_at, emit)
-        self.events[event.event_id.encode()] = encode(record)
+        self.events[event.event_id.encode()] = encode_record(record)
         await self._ask_to_retract(decision.retracts, event.event_id, event.occurred_at, emit)
 
     async def _send_again(self, duplicate: Duplicate, emit: Emitter) -> None:
@@ -131,7 +131,7 @@ class Pipeline:
         record, withdrawn = retract(self.record_of(request.target), request.target, request.retraction_id)
         # The mark is stored before the withdrawals are sent, so that a copy of the event
         # arriving meanwhile sees it and does not send the claims again after them.
-        self.events[request.target.encode()] = encode(record)
+        self.events[request.target.encode()] = encode_record(record)
         await self._withdraw(withdrawn, request.retraction_id, request.occurred_at, emit)
 
     async def _withdraw(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.registry import Registry
+from streams.collector import fewer_collections
 from streams.replay import Replay
 from streams.settings import Settings
 from streams.topics import Topics
@@ -48,6 +49,17 @@ async def rebuild(
         fetch_max_bytes=16 * 1024 * 1024,
     )
     await consumer.start()
+    with fewer_collections():
+        return await _replay(consumer, topic, settings, registry, on_progress)
+
+
+async def _replay(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    settings: Settings,
+    registry: Registry,
+    on_progress: Callable[[int, int], None] | None,
+) -> tuple[RebuildResult, Replay]:
     replay = Replay(registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes)
     started = time.perf_counter()
     count = 0

@@ -52,10 +52,10 @@ class StanceBook:
             self.writes += 1
             return self._again(current, current, detected_at)
         if not newer(stance, current):
-            self.history[key] = encode(StoredStance.model_construct(**dict(stance)))  # valid already
+            self.history[key] = encode(StoredStance(**dict(stance)))
             self.writes += 1
             return None  # late in event time: history only
-        stored = StoredStance.model_construct(
+        stored = StoredStance(
             **dict(stance), made_current=True, replaced=None if current is None else current.event_id
         )
         encoded = encode(stored)

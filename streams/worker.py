@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from schemas.registry import Registry
 from streams.agents import register_agents
 from streams.api import create_api
 from streams.app import create_app
+from streams.collector import collect_less_often
 from streams.pipeline import Pipeline
 from streams.registry_files import load_registry
 from streams.settings import Settings
@@ -68,18 +68,5 @@ def run_worker(settings: Settings) -> None:
         quiet=True,
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    tune_garbage_collector()
+    collect_less_often()
     worker.execute_from_commandline()
-
-
-def tune_garbage_collector() -> None:
-    """Collect young objects less often, and never rescan what start-up made.
-
-    The worker allocates a few short-lived objects per record and keeps many
-    long-lived ones (tables, the view); with the default thresholds the cyclic
-    collector ran every 700 allocations and was a large share of the per-event
-    cost (bench/profile_live.py). Reference counting still frees almost all.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
