@@ -22,7 +22,17 @@ import time
 from pathlib import Path
 
 from bench.generate import events, write_registry
-from bench.run import REPO, env_for, free_port, latency, percentile, produce, say, wait_for_worker
+from bench.run import (
+    REPO,
+    env_for,
+    free_port,
+    latency,
+    percentile,
+    produce,
+    query_latency,
+    say,
+    wait_for_worker,
+)
 from streams.local_broker import LocalBroker
 from streams.settings import Settings
 from streams.topics import Topics, ensure_topics
@@ -39,7 +49,7 @@ def py_spy() -> Path | None:
     return found if found.exists() else (Path(p) if (p := shutil.which("py-spy")) else None)
 
 
-async def live(settings: Settings, count: int, out: Path | None, rate: int = 0) -> float:
+async def live(settings: Settings, count: int, out: Path | None, rate: int = 0, queries: int = 0) -> float:
     await ensure_topics(settings)
     payloads = list(events(count, seed=1))
     home = settings.home
@@ -86,10 +96,13 @@ async def live(settings: Settings, count: int, out: Path | None, rate: int = 0) 
             f"{1e6 * cpu / count:.0f} us per event"
         )
         if rate:
-            await asyncio.sleep(float(os.environ.get("SETTLE", "0")))
             delays = await latency(settings, rate, 10.0)
             p50, p99 = percentile(delays, 0.5), percentile(delays, 0.99)
             say(f"latency at {rate}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        if queries:
+            timings = await query_latency(settings, queries)
+            p50, p99 = percentile(timings, 0.5), percentile(timings, 0.99)
+            say(f"query /actors/{{id}}/stances x {queries}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         return throughput
     finally:
         if sampler is not None:
@@ -126,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--no-profile", action="store_true", help="measure only, no py-spy")
+    parser.add_argument("--queries", type=int, default=0, help="then this many stance queries (16 at a time)")
     parser.add_argument("--latency", type=int, default=0, help="then publish->change latency at this rate/s")
     options = parser.parse_args()
     home = REPO / ".timeline" / "profile-live"
@@ -144,7 +158,7 @@ def main() -> None:
     broker = LocalBroker(settings, say=say)
     broker.start()
     try:
-        rate = asyncio.run(live(settings, options.events, out, options.latency))
+        rate = asyncio.run(live(settings, options.events, out, options.latency, options.queries))
     finally:
         broker.stop()
     say(f"live: {options.events:,} events at {rate:,.0f} events/s")

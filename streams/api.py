@@ -3,6 +3,11 @@
 Response models are the schemas themselves. Until the worker's view has
 caught up with the changelogs every data endpoint answers 503 with
 Retry-After, never a stale or empty answer.
+
+Handlers are `async def`: they read the in-memory view on the worker's event
+loop, where the view is fed, so a query never sees a dict mid-update, and no
+request pays FastAPI's hop to a thread pool (the stance query's p99 went from
+13.2 to 6.4 ms under 16 concurrent clients, `bench/profile_live.py --queries`).
 """
 
 import asyncio
@@ -99,7 +104,7 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         version="0.1.0",
     )
 
-    def ready() -> StanceView:
+    async def ready() -> StanceView:
         if not view.ready:
             raise HTTPException(
                 503, "the view is still recovering from the changelogs", headers={"Retry-After": "1"}
@@ -124,12 +129,12 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
     api.mount("/static", StaticFiles(directory=str(web)), name="static")
 
     @api.get("/", include_in_schema=False)
-    def index() -> FileResponse:
+    async def index() -> FileResponse:
         """The analysts' page (static files shipped in the package; nothing is fetched from outside)."""
         return FileResponse(str(web.joinpath("index.html")))
 
     @api.get("/health", response_model=Health)
-    def health() -> Any:
+    async def health() -> Any:
         body = Health(
             status="ok" if view.ready else "recovering",
             ready=view.ready,
@@ -142,15 +147,15 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         return body
 
     @api.get("/actors", response_model=list[Actor])
-    def actors() -> Any:
+    async def actors() -> Any:
         return sorted(registry.actors.values(), key=lambda actor: actor.id)
 
     @api.get("/actors/{actor_id}", response_model=Actor)
-    def actor(actor_id: str) -> Any:
+    async def actor(actor_id: str) -> Any:
         return actor_or_404(actor_id)
 
     @api.get("/actors/{actor_id}/stances", response_model=list[Stance])
-    def actor_stances(
+    async def actor_stances(
         actor_id: str,
         view: Ready,
         as_of: Annotated[str | None, Query(description="A date or an instant: the stances then.")] = None,
@@ -159,14 +164,14 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         return view.stances_of(actor_id, end_of(as_of) if as_of else None)
 
     @api.get("/actors/{actor_id}/timeline", response_model=list[Stance])
-    def actor_timeline(actor_id: str, view: Ready, issue: str | None = None) -> Any:
+    async def actor_timeline(actor_id: str, view: Ready, issue: str | None = None) -> Any:
         actor_or_404(actor_id)
         if issue is not None:
             issue_or_404(issue)
         return view.timeline(actor_id, issue)
 
     @api.get("/actors/{actor_id}/history", response_model=list[HistoryEntry])
-    def actor_history(actor_id: str, view: Ready) -> Any:
+    async def actor_history(actor_id: str, view: Ready) -> Any:
         """Every claim of the actor, retracted ones included and marked, in event-time order."""
         actor = actor_or_404(actor_id)
         entries: list[tuple[Stance, str | None]] = [(claim, None) for claim in view.timeline(actor_id)]
@@ -180,7 +185,7 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         ]
 
     @api.get("/stances", response_model=list[Stance])
-    def all_stances(
+    async def all_stances(
         view: Ready,
         as_of: Annotated[str | None, Query(description="A date or an instant: the stances then.")] = None,
     ) -> Any:
@@ -188,7 +193,7 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         return view.all_stances(end_of(as_of) if as_of else None)
 
     @api.get("/digests/latest", response_model=Digest)
-    def latest_digest(view: Ready, subscription: str | None = None) -> Any:
+    async def latest_digest(view: Ready, subscription: str | None = None) -> Any:
         """The most recent digest on the digest topic (of one subscription, or of any)."""
         digests = view.latest_digests
         if subscription is not None:
@@ -202,16 +207,16 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         return found
 
     @api.get("/issues", response_model=list[Issue])
-    def issues() -> Any:
+    async def issues() -> Any:
         return sorted(registry.issues.values(), key=lambda issue: issue.id)
 
     @api.get("/issues/{issue_id}/stances", response_model=list[Stance])
-    def issue_stances(issue_id: str, view: Ready) -> Any:
+    async def issue_stances(issue_id: str, view: Ready) -> Any:
         issue_or_404(issue_id)
         return view.stances_on(issue_id)
 
     @api.get("/changes", response_model=list[StanceChange])
-    def changes(view: Ready, since: datetime | None = None) -> Any:
+    async def changes(view: Ready, since: datetime | None = None) -> Any:
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         return view.changes_since(since)
@@ -242,14 +247,14 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
         )
 
     @api.get("/events/{event_id}", response_model=EventDocument)
-    def event(event_id: str, view: Ready) -> Any:
+    async def event(event_id: str, view: Ready) -> Any:
         record = view.events.get(event_id)
         if record is None or record.event is None:
             raise HTTPException(404, f"no event {event_id!r} in the log")
         return EventDocument(event_id=event_id, event=record.event, retracted_by=record.retracted_by)
 
     @api.get("/state/hash", response_model=StateHash)
-    def state(view: Ready) -> Any:
+    async def state(view: Ready) -> Any:
         return StateHash(
             sha256=view.hash(),
             events=len(view.raw["events"]),

@@ -8,9 +8,11 @@ after another stops already has them. It is not ready, and the API answers
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, overload
+
+import orjson
 
 from schemas.digests import Digest
 from schemas.events import parse_event
@@ -60,6 +62,60 @@ class LazyModels(MutableMapping[K, M]):
         return len(self._raw)
 
 
+class ChangeLog(Sequence[StanceChange]):
+    """Stance changes in arrival order, each change_id once, kept as their JSON bytes.
+
+    A worker's view receives every change but a query or a stream reads few
+    of them again: holding the bytes (about 1 KB each) instead of validated
+    models (several KB each) and parsing on read keeps the feed cheap and the
+    view small. Only the change_id and `detected_at` are read on arrival.
+    """
+
+    def __init__(self) -> None:
+        self._raw: list[bytes] = []
+        self._detected: list[datetime] = []
+        self.positions: dict[str, int] = {}
+        """change_id -> its index (arrival order), for resuming a stream."""
+
+    def add(self, value: bytes) -> bool:
+        """Keep one change record (delivery is at least once); False for a change seen before."""
+        document = orjson.loads(value)
+        change_id, detected = document["change_id"], document["detected_at"]
+        if not isinstance(change_id, str) or not isinstance(detected, str):
+            raise ValueError("a stance change needs a change_id and a detected_at")
+        if change_id in self.positions:
+            return False
+        detected_at = datetime.fromisoformat(detected)
+        if detected_at.tzinfo is None:
+            raise ValueError(f"detected_at {detected!r} has no time zone")
+        self.positions[change_id] = len(self._raw)
+        self._raw.append(value)
+        self._detected.append(detected_at)
+        return True
+
+    @overload
+    def __getitem__(self, index: int) -> StanceChange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StanceChange]: ...
+
+    def __getitem__(self, index: int | slice) -> StanceChange | list[StanceChange]:
+        if isinstance(index, slice):
+            return [StanceChange.model_validate_json(raw) for raw in self._raw[index]]
+        return StanceChange.model_validate_json(self._raw[index])
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def since(self, moment: datetime | None) -> list[StanceChange]:
+        """Changes detected at or after `moment` (all when None), parsed."""
+        return [
+            StanceChange.model_validate_json(raw)
+            for raw, detected in zip(self._raw, self._detected, strict=True)
+            if moment is None or detected >= moment
+        ]
+
+
 class StanceView:
     def __init__(self) -> None:
         self.raw: dict[str, dict[bytes, bytes]] = {EVENTS: {}, CURRENT: {}, HISTORY: {}}
@@ -68,8 +124,8 @@ class StanceView:
         """actor_id -> issue_id -> current stance: an index so one actor's query is cheap."""
         self.history_by_actor: dict[str, LazyModels[tuple[str, str], Stance]] = {}
         self.events: LazyModels[str, EventRecord] = LazyModels(EventRecord.model_validate_json)
-        self.changes: list[StanceChange] = []
-        self.change_positions: dict[str, int] = {}
+        self.changes = ChangeLog()
+        self.change_positions = self.changes.positions
         """change_id -> its index in `changes` (arrival order), for resuming a stream."""
         self.latest_digests: dict[str, Digest] = {}
         """subscription_id -> its most recent digest (by window end), from the digest topic."""
@@ -109,10 +165,7 @@ class StanceView:
 
     def apply_change(self, value: bytes) -> None:
         """Keep each stance change once (delivery is at least once)."""
-        change = StanceChange.model_validate_json(value)
-        if change.change_id not in self.change_positions:
-            self.change_positions[change.change_id] = len(self.changes)
-            self.changes.append(change)
+        self.changes.add(value)
 
     def apply_digest(self, value: bytes) -> None:
         digest = Digest.model_validate_json(value)
@@ -171,7 +224,7 @@ class StanceView:
         return sorted(claims, key=order_key)
 
     def changes_since(self, moment: datetime | None) -> list[StanceChange]:
-        found = [c for c in self.changes if moment is None or c.detected_at >= moment]
+        found = self.changes.since(moment)
         return sorted(found, key=lambda change: (change.detected_at, change.change_id))
 
     def hash(self) -> str:
