@@ -401,9 +401,8 @@ async def measure(
         await produce(
             replay_settings, replay_topic, list(events(min(200_000, replay_n - start), seed=100 + start))
         )
-    result, replayed = await rebuild(replay_settings, registry)
-    del replayed  # 1M events of state: not kept alive under the measurements that follow
-    gc.collect()
+    result = await rebuild(replay_settings, registry)
+    gc.collect()  # 1M events of state: released before the measurements that follow
     replay_quix = run_baseline(
         "bench.baselines.quix_fold",
         [

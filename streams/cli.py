@@ -396,9 +396,9 @@ def rebuild(context: click.Context, compare: bool, as_json: bool) -> None:
                 progress.length = total
                 progress.update(done - progress.pos)
 
-            result, _ = asyncio.run(run_rebuild(settings, registry, on_progress))
+            result = asyncio.run(run_rebuild(settings, registry, on_progress))
     else:
-        result, _ = asyncio.run(run_rebuild(settings, registry))
+        result = asyncio.run(run_rebuild(settings, registry))
     summary = asdict(result)
     live = None
     if compare:

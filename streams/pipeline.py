@@ -141,17 +141,16 @@ class Pipeline:
             await emit.claim(ClaimOp.for_claim("remove", claim, retraction_id, occurred_at))
 
     async def on_claim(self, op: ClaimOp, emit: Emitter) -> None:
-        if op.op == "add":
-            assert op.stance is not None
-            change = self.book.add(op.stance, self.clock())
-        else:
-            change = self.book.remove(
-                op.actor_id,
-                op.issue_id,
-                op.event_id,
-                op.cause_event_id,
-                op.cause_occurred_at,
-                self.clock(),
-            )
+        change = fold_claim(self.book, op, self.clock())
         if change is not None:
             await emit.change(change)
+
+
+def fold_claim(book: StanceBook, op: ClaimOp, detected_at: datetime) -> StanceChange | None:
+    """The stance step for one claim op (also run alone by the staged replay's stance process)."""
+    if op.op == "add":
+        assert op.stance is not None
+        return book.add(op.stance, detected_at)
+    return book.remove(
+        op.actor_id, op.issue_id, op.event_id, op.cause_event_id, op.cause_occurred_at, detected_at
+    )

@@ -1,12 +1,14 @@
 """`timeline rebuild`: replay the whole log in batches with aiokafka and the same pipeline.
 
 Faust's per-event machinery is the slow part of the live path, so bulk work
-reads `diplomacy.events` with `getmany` and folds in memory. The result's
-SHA-256 must equal the live view's (rule 4).
+reads `diplomacy.events` with `getmany` and folds in memory, the event step
+here and the stance step in a second process (`streams.staged_replay`). The
+result's SHA-256 must equal the live view's (rule 4).
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from schemas.registry import Registry
 from streams.collector import fewer_collections
 from streams.replay import Replay
 from streams.settings import Settings
+from streams.staged_replay import StagedReplay
 from streams.topics import Topics
 
 
@@ -36,8 +39,15 @@ async def rebuild(
     settings: Settings,
     registry: Registry,
     on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[RebuildResult, Replay]:
-    """Read the event log from offset 0 to its current end and fold it into fresh state."""
+    processes: int | None = None,
+) -> RebuildResult:
+    """Read the event log from offset 0 to its current end and fold it into fresh state.
+
+    With two processes (the default on a machine with two cores or more) the
+    stance step runs in a second process (`streams.staged_replay`); with one,
+    everything runs here (`streams.replay`). Both give the same state.
+    """
+    processes = processes if processes is not None else (2 if (os.cpu_count() or 1) >= 2 else 1)
     topic = Topics(settings.topic_prefix).events
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap,
@@ -49,18 +59,27 @@ async def rebuild(
         fetch_max_bytes=16 * 1024 * 1024,
     )
     await consumer.start()
-    with fewer_collections():
-        return await _replay(consumer, topic, settings, registry, on_progress)
+    replay: Replay | StagedReplay
+    if processes >= 2:
+        replay = StagedReplay(
+            registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes
+        )
+    else:
+        replay = Replay(registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes)
+    try:
+        with fewer_collections():
+            return await _replay(consumer, topic, settings, replay, on_progress)
+    finally:
+        replay.close()
 
 
 async def _replay(
     consumer: AIOKafkaConsumer,
     topic: str,
     settings: Settings,
-    registry: Registry,
+    replay: Replay | StagedReplay,
     on_progress: Callable[[int, int], None] | None,
-) -> tuple[RebuildResult, Replay]:
-    replay = Replay(registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes)
+) -> RebuildResult:
     started = time.perf_counter()
     count = 0
     try:
@@ -90,13 +109,13 @@ async def _replay(
                 on_progress(count, total)
     finally:
         await consumer.stop()
-    result = RebuildResult(
-        sha256=replay.hash(),
+    outcome = replay.finish()
+    return RebuildResult(
+        sha256=outcome.hash(),
         events=count,
         seconds=time.perf_counter() - started,
-        dead_letters=len(replay.dead_letters),
-        changes=len(replay.changes),
-        stances=len(replay.current),
-        claims=len(replay.history),
+        dead_letters=len(outcome.dead_letters),
+        changes=outcome.changes,
+        stances=len(outcome.stores["stance-current"]),
+        claims=len(outcome.stores["stance-history"]),
     )
-    return result, replay

@@ -29,6 +29,18 @@ class DeadLetter:
 
 
 @dataclass
+class Outcome:
+    """What a replay made: the three stores, how many changes, and the dead letters."""
+
+    stores: dict[str, dict[bytes, bytes]]
+    changes: int
+    dead_letters: list[DeadLetter]
+
+    def hash(self) -> str:
+        return state_hash(self.stores)
+
+
+@dataclass
 class Replay:
     """In-memory stores, the pipeline over them, and what came out."""
 
@@ -73,6 +85,12 @@ class Replay:
 
     async def change(self, change: StanceChange) -> None:
         self.changes.append(change)
+
+    def finish(self) -> Outcome:
+        return Outcome(self.stores(), len(self.changes), self.dead_letters)
+
+    def close(self) -> None:
+        """Nothing to release (the staged replay stops its process here)."""
 
     def stores(self) -> dict[str, dict[bytes, bytes]]:
         return {"events": self.events, "stance-current": self.current, "stance-history": self.history}

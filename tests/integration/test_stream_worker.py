@@ -238,7 +238,7 @@ def test_rebuild_hash_equals_live_hash(worker: WorkerProcess, stream_settings: S
     result = None
     live: dict[str, Any] = {}
     for _ in range(40):
-        result, _ = asyncio.run(rebuild(stream_settings, registry))
+        result = asyncio.run(rebuild(stream_settings, registry))
         live = worker.get("/state/hash")
         if live["sha256"] == result.sha256:
             break

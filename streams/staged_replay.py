@@ -1,0 +1,127 @@
+"""Replay in two processes: events in this one, stances in a second (`timeline rebuild`).
+
+The pipeline has two steps keyed differently, events by event_id and claims
+by actor, which the workers join through the claims topic. A rebuild joins
+them through a pipe instead: this process decodes, deduplicates and retracts
+(`Pipeline.on_event` and `on_retract` over the events store) and sends each
+claim op, in order, to a stance process that folds them (`fold_claim` over
+the stance stores). The same code in the same order as `Replay`, so the same
+state and hash (a unit test holds the two equal); each step gets a core.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+from schemas.registry import Registry
+from schemas.stances import StanceChange
+from streams.pipeline import Pipeline, fold_claim, utc_now
+from streams.records import ClaimOp, RetractRequest, encode
+from streams.replay import DeadLetter, Outcome
+from streams.stance_book import StanceBook
+
+BATCH = 2000
+"""Claim ops per message on the pipe: few enough system calls, little held in flight."""
+
+
+@dataclass
+class StagedReplay:
+    registry: Registry
+    threshold: float = 0.2
+    clock: Callable[[], datetime] = utc_now
+    max_event_bytes: int | None = None
+    events: dict[bytes, bytes] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # no inherited event loop or sockets
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(
+            target=fold_stances,
+            args=(child_end, self.threshold, self.clock),
+            name="stance-stage",
+            daemon=True,
+        )
+        self._process.start()
+        child_end.close()
+        self._batch: list[bytes] = []
+        # The stance book here stays empty: claim ops go to the stance process.
+        self.pipeline = Pipeline(
+            self.events, StanceBook({}, {}, self.threshold), self.registry, self.clock, self.max_event_bytes
+        )
+
+    async def feed(self, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
+        """One record of the event log; one that raises is dead-lettered, as in `Replay`."""
+        try:
+            await self.pipeline.on_event(key, value, timestamp_ms, self)
+        except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
+            text = "".join(traceback.format_exception_only(error)).strip()
+            await self.dead_letter(key, value, "processing_error", text)
+
+    def finish(self) -> Outcome:
+        """Send the last claim ops, wait for the stance process, and put the state together."""
+        self._flush()
+        self._pipe.send_bytes(b"")
+        try:
+            current, history, changes, dead_letters = self._pipe.recv()
+        except EOFError as error:
+            self._process.join(5)
+            raise RuntimeError(f"the stance process stopped (exit code {self._process.exitcode})") from error
+        self._process.join(30)
+        return Outcome(
+            stores={"events": self.events, "stance-current": current, "stance-history": history},
+            changes=changes,
+            dead_letters=self.dead_letters + dead_letters,
+        )
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+
+    def _flush(self) -> None:
+        if self._batch:
+            self._pipe.send_bytes(b"\n".join(self._batch))  # JSON never holds a raw newline
+            self._batch = []
+
+    # -- the Emitter protocol -------------------------------------------------
+
+    async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
+        self.dead_letters.append(DeadLetter(key, value, reason, error))
+
+    async def claim(self, op: ClaimOp) -> None:
+        self._batch.append(encode(op))
+        if len(self._batch) >= BATCH:
+            self._flush()
+
+    async def retract(self, request: RetractRequest) -> None:
+        await self.pipeline.on_retract(request, self)
+
+    async def change(self, change: StanceChange) -> None:
+        raise AssertionError("changes are made in the stance process")
+
+
+def fold_stances(pipe: Connection, threshold: float, clock: Callable[[], datetime]) -> None:
+    """The stance process: fold claim ops until an empty message, then send back the stores."""
+    current: dict[bytes, bytes] = {}
+    history: dict[bytes, bytes] = {}
+    book = StanceBook(current, history, threshold)
+    changes = 0
+    dead_letters: list[DeadLetter] = []
+    while message := pipe.recv_bytes():
+        for line in message.split(b"\n"):
+            try:
+                if fold_claim(book, ClaimOp.model_validate_json(line), clock()) is not None:
+                    changes += 1
+            except Exception as error:  # noqa: BLE001 - as the stances agent: dead-lettered, never fatal
+                text = "".join(traceback.format_exception_only(error)).strip()
+                dead_letters.append(DeadLetter(None, line, "processing_error", text))
+    result: Any = (current, history, changes, dead_letters)
+    pipe.send(result)
+    pipe.close()
