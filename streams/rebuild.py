@@ -58,14 +58,18 @@ async def rebuild(
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=16 * 1024 * 1024,
     )
-    await consumer.start()
-    replay: Replay | StagedReplay
+    replay: Replay | StagedReplay  # made first: the stance process starts before any socket opens
     if processes >= 2:
         replay = StagedReplay(
             registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes
         )
     else:
         replay = Replay(registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes)
+    try:
+        await consumer.start()
+    except BaseException:
+        replay.close()
+        raise
     try:
         with fewer_collections():
             return await _replay(consumer, topic, settings, replay, on_progress)

@@ -30,6 +30,10 @@ BATCH = 2000
 """Claim ops per message on the pipe: few enough system calls, little held in flight."""
 
 
+class StanceStageStopped(RuntimeError):
+    """The stance process is gone (killed, or out of memory): the rebuild cannot go on."""
+
+
 @dataclass
 class StagedReplay:
     registry: Registry
@@ -40,7 +44,11 @@ class StagedReplay:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        context = multiprocessing.get_context("spawn")  # no inherited event loop or sockets
+        # fork: the child runs one plain function and needs nothing re-imported; spawn would
+        # re-run the caller's main module (a script without a main guard would start over).
+        context: Any = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        )
         self._pipe, child_end = context.Pipe()
         self._process = context.Process(
             target=fold_stances,
@@ -60,6 +68,8 @@ class StagedReplay:
         """One record of the event log; one that raises is dead-lettered, as in `Replay`."""
         try:
             await self.pipeline.on_event(key, value, timestamp_ms, self)
+        except StanceStageStopped:
+            raise  # not the record's fault: the rebuild stops
         except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
             text = "".join(traceback.format_exception_only(error)).strip()
             await self.dead_letter(key, value, "processing_error", text)
@@ -72,7 +82,9 @@ class StagedReplay:
             current, history, changes, dead_letters = self._pipe.recv()
         except EOFError as error:
             self._process.join(5)
-            raise RuntimeError(f"the stance process stopped (exit code {self._process.exitcode})") from error
+            raise StanceStageStopped(
+                f"the stance process stopped (exit code {self._process.exitcode})"
+            ) from error
         self._process.join(30)
         return Outcome(
             stores={"events": self.events, "stance-current": current, "stance-history": history},
@@ -87,7 +99,13 @@ class StagedReplay:
 
     def _flush(self) -> None:
         if self._batch:
-            self._pipe.send_bytes(b"\n".join(self._batch))  # JSON never holds a raw newline
+            try:
+                self._pipe.send_bytes(b"\n".join(self._batch))  # JSON never holds a raw newline
+            except OSError as error:
+                self._process.join(5)
+                raise StanceStageStopped(
+                    f"the stance process stopped (exit code {self._process.exitcode}): {error}"
+                ) from error
             self._batch = []
 
     # -- the Emitter protocol -------------------------------------------------

@@ -6,11 +6,12 @@ import random
 from pathlib import Path
 
 import orjson
+import pytest
 
 from bench.generate import events, write_registry
 from streams.registry_files import load_registry
 from streams.replay import Replay
-from streams.staged_replay import StagedReplay
+from streams.staged_replay import StagedReplay, StanceStageStopped
 
 T0 = 1_740_000_000_000
 
@@ -65,3 +66,16 @@ async def test_staged_equals_single_process(tmp_path: Path) -> None:
         b"retracted_by" in value and b'"retracted_by":null' not in value
         for value in outcome.stores["events"].values()
     )
+
+
+async def test_a_lost_stance_process_stops_the_replay(tmp_path: Path) -> None:
+    """Not a dead letter per event: a killed stance process ends the rebuild with a clear error."""
+    registry = load_registry([write_registry(tmp_path / "registry.yaml")])
+    staged = StagedReplay(registry)
+    staged._process.kill()
+    staged._process.join(5)
+    with pytest.raises(StanceStageStopped, match="stance process stopped"):
+        for key, value in records(3000):
+            await staged.feed(key, value, T0)
+    assert not any(letter.reason == "processing_error" for letter in staged.dead_letters)
+    staged.close()
