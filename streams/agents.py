@@ -50,8 +50,9 @@ class TopicEmitter:
         await self._send("changes", change.actor_id.encode(), encode(change))
 
     async def _send(self, role: str, key: bytes, value: bytes) -> None:
-        sent = await self.app.producer.send(self.names[role], key, value, None, None, None)
-        sent.add_done_callback(_log_failure)  # type: ignore[attr-defined]
+        producer = await self.app.maybe_start_producer()  # as faust's Topic.send does
+        sent = await producer.send(self.names[role], key, value, None, None, None)
+        sent.add_done_callback(_log_failure)
 
 
 def _log_failure(sent: Any) -> None:

@@ -379,8 +379,14 @@ def changes(context: click.Context, since: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--compare", is_flag=True, help="Compare with the live hash; exit 1 if different.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="2: the stance step in a second process (the default with two cores or more); 1: one process.",
+)
 @click.pass_context
-def rebuild(context: click.Context, compare: bool, as_json: bool) -> None:
+def rebuild(context: click.Context, compare: bool, as_json: bool, processes: int | None) -> None:
     """Replay the whole event log from offset 0 into fresh state; print its SHA-256."""
     from dataclasses import asdict
 
@@ -396,9 +402,9 @@ def rebuild(context: click.Context, compare: bool, as_json: bool) -> None:
                 progress.length = total
                 progress.update(done - progress.pos)
 
-            result = asyncio.run(run_rebuild(settings, registry, on_progress))
+            result = asyncio.run(run_rebuild(settings, registry, on_progress, processes))
     else:
-        result = asyncio.run(run_rebuild(settings, registry))
+        result = asyncio.run(run_rebuild(settings, registry, processes=processes))
     summary = asdict(result)
     live = None
     if compare:

@@ -246,3 +246,5 @@ def test_rebuild_hash_equals_live_hash(worker: WorkerProcess, stream_settings: S
     assert result is not None
     assert live["sha256"] == result.sha256, (live, result)
     assert result.events >= 13 and live["stances"] == result.stances and live["claims"] == result.claims
+    # The one-process replay gives the same state as the two-process default.
+    assert asyncio.run(rebuild(stream_settings, registry, processes=1)).sha256 == result.sha256
