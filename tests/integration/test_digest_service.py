@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,9 +20,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from scheduler.ledger import Ledger
-from scheduler.sinks import signature
+from scheduler.sinks import TopicSink, signature
 from scheduler.subscriptions_file import save_subscriptions
-from schemas.subscriptions import DigestSubscription
+from schemas.digests import Digest
+from schemas.subscriptions import DigestSubscription, SinkConfig
 from streams.local_broker import LocalBroker
 from streams.publisher import Publisher
 from streams.settings import Settings
@@ -240,3 +241,24 @@ def test_kcat_reads_digests_that_match_the_json_schema(
     for key, document in records:
         assert schema_errors(repo, "digest.schema.json", document) == []
         assert key == document["subscription_id"]
+
+
+def test_a_digest_over_a_megabyte_reaches_the_topic(digest_settings: Settings) -> None:
+    """A busy window's digest passed Kafka's 1 MB default in `make soak`; the topic sink compresses."""
+    asyncio.run(ensure_topics(digest_settings))
+    filler = "Keir Starmer shifted on us-backstop. " * 60_000  # about 2.2 MB, as a busy window renders
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    digest = Digest(
+        digest_id="dig-big-window",
+        subscription_id="big",
+        window_start=start,
+        window_end=start + timedelta(hours=1),
+        generated_at=start + timedelta(hours=1),
+        text=filler,
+        markdown=filler,
+    )
+    assert len(digest.model_dump_json()) > 4 * 1024 * 1024
+    asyncio.run(TopicSink(SinkConfig(kind="topic"), digest_settings).deliver(digest))
+    records = asyncio.run(read_all(digest_settings, Topics(digest_settings.topic_prefix).digests))
+    found = [Digest.model_validate_json(r.value) for r in records if r.key == b"big"]
+    assert [d.digest_id for d in found] == ["dig-big-window"] and found[0].text == filler
