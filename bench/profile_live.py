@@ -21,11 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench.generate import events, write_registry
+from bench.generate import events
 from bench.run import (
     REPO,
     env_for,
-    free_port,
+    fresh_settings,
     latency,
     percentile,
     produce,
@@ -142,18 +142,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=0, help="then this many stance queries (16 at a time)")
     parser.add_argument("--latency", type=int, default=0, help="then publish->change latency at this rate/s")
     options = parser.parse_args()
-    home = REPO / ".timeline" / "profile-live"
-    shutil.rmtree(home, ignore_errors=True)
-    settings = Settings(
-        home=home,
-        kafka_libs_dir=REPO / ".timeline" / "kafka" / "libs",
-        kafka_data_dir=home / "kafka",
-        broker_port=free_port(),
-        controller_port=free_port(),
-        web_port=free_port(),
-        topic_prefix="profile.",
-        registry_files=[write_registry(home / "registry.yaml")],
-    )
+    settings = fresh_settings(REPO / ".timeline" / "profile-live", "profile.")
     out = None if options.no_profile else REPO / "bench" / "results" / "profile-live.txt"
     broker = LocalBroker(settings, say=say)
     broker.start()

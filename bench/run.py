@@ -49,6 +49,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def fresh_settings(home: Path, topic_prefix: str) -> Settings:
+    """Settings for a run of its own: an emptied home, free ports, the synthetic registry."""
+    shutil.rmtree(home, ignore_errors=True)
+    return Settings(
+        home=home,
+        kafka_libs_dir=REPO / ".timeline" / "kafka" / "libs",
+        kafka_data_dir=home / "kafka",
+        broker_port=free_port(),
+        controller_port=free_port(),
+        web_port=free_port(),
+        topic_prefix=topic_prefix,
+        registry_files=[write_registry(home / "registry.yaml")],
+    )
+
+
 def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
@@ -269,18 +284,7 @@ def main() -> None:
     live_n, replay_n, publish_n = (2_000, 5_000, 2_000) if options.quick else (20_000, 1_000_000, 30_000)
     latency_s, query_n, history_n = (2.0, 500, 20_000) if options.quick else (10.0, 10_000, 20_000)
     home = REPO / ".timeline" / ("bench-quick" if options.quick else "bench")
-    shutil.rmtree(home, ignore_errors=True)
-    registry_file = write_registry(home / "registry.yaml")
-    settings = Settings(
-        home=home,
-        kafka_libs_dir=REPO / ".timeline" / "kafka" / "libs",
-        kafka_data_dir=home / "kafka",
-        broker_port=free_port(),
-        controller_port=free_port(),
-        web_port=free_port(),
-        topic_prefix="bench.",
-        registry_files=[registry_file],
-    )
+    settings = fresh_settings(home, "bench.")
     broker = LocalBroker(settings, say=say)
     broker.start()
     results: dict[str, Any] = {}

@@ -8,7 +8,6 @@ its reason and the loop goes on: one bad record never stops an agent.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ import faust
 from schemas.stances import StanceChange
 from streams.pipeline import Pipeline
 from streams.records import ClaimOp, RetractRequest, encode
+from streams.replay import error_text
 from streams.topics import Topics
 
 logger = logging.getLogger(__name__)
@@ -109,9 +109,8 @@ def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> 
                 try:
                     await step(event)
                 except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
-                    text = "".join(traceback.format_exception_only(error)).strip()
                     await send_dead_letter(
-                        topics["dlq"], event.key, event.value, "processing_error", text, event
+                        topics["dlq"], event.key, event.value, "processing_error", error_text(error), event
                     )
 
         return agent

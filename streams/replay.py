@@ -20,6 +20,11 @@ from streams.stance_book import StanceBook
 from streams.state_hash import state_hash
 
 
+def error_text(error: BaseException) -> str:
+    """What a dead letter says about the exception that stopped its record."""
+    return "".join(traceback.format_exception_only(error)).strip()
+
+
 @dataclass
 class DeadLetter:
     key: bytes | None
@@ -69,8 +74,7 @@ class Replay:
         try:
             await self.pipeline.on_event(key, value, timestamp_ms, self)
         except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
-            text = "".join(traceback.format_exception_only(error)).strip()
-            await self.dead_letter(key, value, "processing_error", text)
+            await self.dead_letter(key, value, "processing_error", error_text(error))
 
     # -- the Emitter protocol: straight into the next step --------------------
 

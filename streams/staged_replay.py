@@ -12,7 +12,6 @@ state and hash (a unit test holds the two equal); each step gets a core.
 from __future__ import annotations
 
 import multiprocessing
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +22,7 @@ from schemas.registry import Registry
 from schemas.stances import StanceChange
 from streams.pipeline import Pipeline, fold_claim, utc_now
 from streams.records import ClaimOp, RetractRequest, encode
-from streams.replay import DeadLetter, Outcome
+from streams.replay import DeadLetter, Outcome, error_text
 from streams.stance_book import StanceBook
 
 BATCH = 2000
@@ -71,8 +70,7 @@ class StagedReplay:
         except StanceStageStopped:
             raise  # not the record's fault: the rebuild stops
         except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
-            text = "".join(traceback.format_exception_only(error)).strip()
-            await self.dead_letter(key, value, "processing_error", text)
+            await self.dead_letter(key, value, "processing_error", error_text(error))
 
     def finish(self) -> Outcome:
         """Send the last claim ops, wait for the stance process, and put the state together."""
@@ -138,8 +136,7 @@ def fold_stances(pipe: Connection, threshold: float, clock: Callable[[], datetim
                 if fold_claim(book, ClaimOp.model_validate_json(line), clock()) is not None:
                     changes += 1
             except Exception as error:  # noqa: BLE001 - as the stances agent: dead-lettered, never fatal
-                text = "".join(traceback.format_exception_only(error)).strip()
-                dead_letters.append(DeadLetter(None, line, "processing_error", text))
+                dead_letters.append(DeadLetter(None, line, "processing_error", error_text(error)))
     result: Any = (current, history, changes, dead_letters)
     pipe.send(result)
     pipe.close()
