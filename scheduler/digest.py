@@ -24,11 +24,23 @@ def build_digest(
     end: datetime,
     changes: Iterable[StanceChange],
     generated_at: datetime,
+    late_since: datetime | None = None,
+    already_sent: frozenset[str] = frozenset(),
 ) -> Digest:
-    """The changes detected in [start, end) that match the subscription, grouped by actor and issue."""
+    """The changes detected in [start, end) that match the subscription, grouped by actor and issue.
+
+    With `late_since`, changes detected in [late_since, start) that no earlier
+    digest holds (`already_sent`) come in too: they reached the topic after
+    their own window was built, and a digest late is better than none.
+    """
+    earliest = start if late_since is None else min(late_since, start)
     kept: dict[str, StanceChange] = {}
     for change in changes:
-        if start <= change.detected_at < end and subscription.filters.matches(change):
+        if (
+            earliest <= change.detected_at < end
+            and change.change_id not in already_sent
+            and subscription.filters.matches(change)
+        ):
             kept.setdefault(change.change_id, change)
     groups: dict[tuple[str, str], list[StanceChange]] = {}
     for change in sorted(kept.values(), key=lambda c: (c.detected_at, c.change_id)):

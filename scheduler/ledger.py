@@ -3,7 +3,9 @@
 A digest is stored once per (subscription, window) with its rendered body,
 so a retry sends the same bytes; a delivery is recorded per (digest, sink)
 only after the sink succeeded. A restart reads this and never sends a window
-twice to a sink that has it.
+twice to a sink that has it. The changes each digest holds are kept for a
+while too, so a change that reached the topic after its window was built
+goes into the next digest, once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ CREATE TABLE IF NOT EXISTS digests (
     window_start TEXT NOT NULL,
     window_end TEXT NOT NULL,
     body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS digest_changes (
+    subscription_id TEXT NOT NULL,
+    change_id TEXT NOT NULL,
+    detected_ms INTEGER NOT NULL,
+    PRIMARY KEY (subscription_id, change_id)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     digest_id TEXT NOT NULL,
@@ -71,21 +79,53 @@ class Ledger:
         return None if row[0] is None else datetime.fromisoformat(row[0])
 
     def store(self, digest: Digest) -> Digest:
-        """Keep a built digest; if this window was built before, return that one."""
-        self.connection.execute(
-            "INSERT OR IGNORE INTO digests VALUES (?, ?, ?, ?, ?)",
-            (
-                digest.digest_id,
-                digest.subscription_id,
-                digest.window_start.isoformat(),
-                digest.window_end.isoformat(),
-                digest.model_dump_json(),
-            ),
-        )
-        row = self.connection.execute(
-            "SELECT body FROM digests WHERE digest_id = ?", (digest.digest_id,)
-        ).fetchone()
+        """Keep a built digest and its change ids; if this window was built before, return that one."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            inserted = self.connection.execute(
+                "INSERT OR IGNORE INTO digests VALUES (?, ?, ?, ?, ?)",
+                (
+                    digest.digest_id,
+                    digest.subscription_id,
+                    digest.window_start.isoformat(),
+                    digest.window_end.isoformat(),
+                    digest.model_dump_json(),
+                ),
+            ).rowcount
+            if inserted:
+                self.connection.executemany(
+                    "INSERT OR IGNORE INTO digest_changes VALUES (?, ?, ?)",
+                    [
+                        (digest.subscription_id, change.change_id, epoch_ms(change.detected_at))
+                        for group in digest.groups
+                        for change in group.changes
+                    ],
+                )
+            row = self.connection.execute(
+                "SELECT body FROM digests WHERE digest_id = ?", (digest.digest_id,)
+            ).fetchone()
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
         return Digest.model_validate_json(row[0])
+
+    def sent_changes(self, subscription_id: str, since: datetime) -> frozenset[str]:
+        """The ids of changes detected at or after `since` that a digest of the subscription already holds."""
+        return frozenset(
+            change_id
+            for (change_id,) in self.connection.execute(
+                "SELECT change_id FROM digest_changes WHERE subscription_id = ? AND detected_ms >= ?",
+                (subscription_id, epoch_ms(since)),
+            )
+        )
+
+    def forget_changes_before(self, subscription_id: str, before: datetime) -> None:
+        """Drop change ids too old to arrive late any more."""
+        self.connection.execute(
+            "DELETE FROM digest_changes WHERE subscription_id = ? AND detected_ms < ?",
+            (subscription_id, epoch_ms(before)),
+        )
 
     def undelivered(self, subscription_id: str, sink_ids: list[str]) -> list[tuple[Digest, list[str]]]:
         """Each stored digest of the subscription with the sinks that do not have it yet, oldest first."""
@@ -139,3 +179,7 @@ class Ledger:
                 (subscription_id,),
             )
         ]
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

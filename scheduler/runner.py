@@ -5,7 +5,9 @@ one (so a scheduler that was down catches up, one digest per missed window
 or one coalesced), each digest is stored before any sink sees it, and a
 sink is marked delivered only after it succeeded. A failing sink is retried
 with backoff, reported, retried again on the next run, and never holds up
-the other sinks.
+the other sinks. A change that reaches the topic after its window was built
+(a busy worker, a slow producer) goes into the next digest, up to
+LATE_CHANGES late.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from schemas.subscriptions import DigestSubscription
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# How late a change may reach the topic and still go into the next digest.
+LATE_CHANGES = timedelta(minutes=5)
 
 FetchChanges = Callable[[Settings, datetime, datetime], Awaitable[list[StanceChange]]]
 
@@ -52,9 +57,15 @@ async def run_subscription(
         start = ledger.anchor(subscription.id, first)
     grace = timedelta(seconds=settings.digest_grace_seconds)
     sink_ids = [sink.sink_id for sink in subscription.sinks]
+    first_start = ledger.anchor(subscription.id, start)
     for window_start, window_end in due_windows(subscription, start, now, grace):
-        changes = await fetch_changes(settings, window_start, window_end)
-        digest = ledger.store(build_digest(subscription, window_start, window_end, changes, now))
+        late_since = max(first_start, window_start - LATE_CHANGES)
+        changes = await fetch_changes(settings, late_since, window_end)
+        sent = ledger.sent_changes(subscription.id, late_since)
+        digest = ledger.store(
+            build_digest(subscription, window_start, window_end, changes, now, late_since, sent)
+        )
+        ledger.forget_changes_before(subscription.id, late_since)
         report.built.append(digest)
         if digest.change_count == 0 and subscription.skip_empty:
             for sink_id in sink_ids:

@@ -16,6 +16,15 @@ import logging
 import signal
 from datetime import UTC, datetime
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,6 +39,8 @@ from streams.settings import Settings
 logger = logging.getLogger(__name__)
 
 JOB_STORE = "digests"
+# On SIGTERM, let a digest run in progress finish its deliveries for this long.
+SHUTDOWN_WAIT_SECONDS = 30.0
 
 
 async def run_digest_job(subscription_id: str, settings_json: str) -> RunReport | None:
@@ -75,6 +86,32 @@ class DigestService:
             timezone=UTC,
         )
         self._known: dict[str, str] = {}
+        self.running: dict[str, int] = {}  # job id -> runs in progress
+        self.scheduler.add_listener(self._job_started, EVENT_JOB_SUBMITTED)
+        self.scheduler.add_listener(
+            self._job_ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        )
+
+    def _job_started(self, event: JobSubmissionEvent) -> None:
+        self.running[event.job_id] = self.running.get(event.job_id, 0) + 1
+
+    def _job_ended(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        if event.code in (EVENT_JOB_MISSED, EVENT_JOB_MAX_INSTANCES):
+            return  # never started
+        left = self.running.get(event.job_id, 0) - 1
+        if left > 0:
+            self.running[event.job_id] = left
+        else:
+            self.running.pop(event.job_id, None)
+
+    async def drain(self, timeout: float = SHUTDOWN_WAIT_SECONDS) -> None:
+        """Start no new run and wait for those in progress, so a stop does not cut a delivery short."""
+        self.scheduler.pause()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.running and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        if self.running:
+            logger.warning("stopping with runs in progress: %s (the next start ends them)", self.running)
 
     def sync_jobs(self, run_now: bool = False) -> None:
         """Make the persistent jobs match the subscriptions file."""
@@ -119,5 +156,6 @@ class DigestService:
             self.sync_jobs(run_now=True)
             self.scheduler.add_job(self.sync_jobs, "interval", seconds=5, id="resync", jobstore="internal")
             await stop.wait()
+            await self.drain()
         finally:
             self.scheduler.shutdown(wait=False)

@@ -15,6 +15,7 @@ import faust
 
 from schemas.stances import StanceChange
 from streams.pipeline import Pipeline
+from streams.producer_metadata import keep_metadata_for
 from streams.records import ClaimOp, RetractRequest, encode
 from streams.replay import error_text
 from streams.topics import Topics
@@ -29,15 +30,26 @@ class TopicEmitter:
     in a future message, sensor calls and callbacks, which cost about as much
     as the aiokafka send itself (bench/profile_live.py). The partition comes
     from the key with the same partitioner, and a failed delivery is logged as
-    faust does.
+    faust does. Before its first send it makes the producer track every
+    topic the worker writes, outputs and changelogs (`producer_metadata`).
     """
 
     def __init__(self, app: faust.App, topics: dict[str, Any]) -> None:
         self.app = app
         self.topics = topics
         self.names = {role: topic.get_topic_name() for role, topic in topics.items()}
+        self.tracking = False
+
+    async def producer(self) -> Any:
+        producer = await self.app.maybe_start_producer()  # as faust's Topic.send does
+        if not self.tracking:
+            changelogs = [table.changelog_topic.get_topic_name() for table in self.app.tables.values()]
+            keep_metadata_for(producer._ensure_producer().client, [*self.names.values(), *changelogs])
+            self.tracking = True
+        return producer
 
     async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
+        await self.producer()
         await send_dead_letter(self.topics["dlq"], key, value, reason, error, faust.current_event())
 
     async def claim(self, op: ClaimOp) -> None:
@@ -50,7 +62,7 @@ class TopicEmitter:
         await self._send("changes", change.actor_id.encode(), encode(change))
 
     async def _send(self, role: str, key: bytes, value: bytes) -> None:
-        producer = await self.app.maybe_start_producer()  # as faust's Topic.send does
+        producer = await self.producer()
         sent = await producer.send(self.names[role], key, value, None, None, None)
         sent.add_done_callback(_log_failure)
 
@@ -109,6 +121,7 @@ def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> 
                 try:
                     await step(event)
                 except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
+                    await emitter.producer()
                     await send_dead_letter(
                         topics["dlq"], event.key, event.value, "processing_error", error_text(error), event
                     )

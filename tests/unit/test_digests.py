@@ -215,3 +215,40 @@ async def test_runner_sends_each_window_once_across_restarts_and_retries_a_faili
     files = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert len(files) == 3 and all(name.endswith(".md") for name in files)
     assert len(ledger.deliveries("hourly")) == 6
+
+
+async def test_a_change_that_reaches_the_topic_after_its_window_was_built_goes_into_the_next_digest_once(
+    tmp_path: Path,
+) -> None:
+    """Under load a change detected at 00:59 reached the topic after the 00:00-01:00 digest was built."""
+    settings = Settings(home=tmp_path, digest_grace_seconds=0)
+    subscription = DigestSubscription.model_validate(
+        {"id": "hourly", "schedule": {"kind": "interval", "seconds": 3600}, "start": "2025-01-01T00:00:00Z"}
+    )
+    on_topic: list[StanceChange] = [
+        change("before-anchor", "us-backstop", datetime(2024, 12, 31, 23, 58, tzinfo=UTC))
+    ]
+
+    async def fetch(_settings: Settings, start: datetime, end: datetime) -> list[StanceChange]:
+        return [c for c in on_topic if start <= c.detected_at < end]
+
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    first = await run_subscription(
+        settings, subscription, ledger, fetch, now=datetime(2025, 1, 1, 1, 0, tzinfo=UTC)
+    )
+    on_topic.append(change("keir-starmer", "us-backstop", datetime(2025, 1, 1, 0, 59, tzinfo=UTC)))  # late
+    on_topic.append(change("donald-trump", "us-backstop", datetime(2025, 1, 1, 1, 30, tzinfo=UTC)))
+    second = await run_subscription(
+        settings, subscription, ledger, fetch, now=datetime(2025, 1, 1, 2, 0, tzinfo=UTC)
+    )
+    third = await run_subscription(
+        settings, subscription, ledger, fetch, now=datetime(2025, 1, 1, 3, 0, tzinfo=UTC)
+    )
+    ledger.close()
+
+    def actors(report: object) -> list[list[str]]:
+        return [[g.actor_id for g in d.groups] for d in report.built]  # type: ignore[attr-defined]
+
+    assert actors(first) == [[]]  # the change before the subscription's first window is not in it
+    assert actors(second) == [["donald-trump", "keir-starmer"]]
+    assert actors(third) == [[]]  # sent once
