@@ -28,7 +28,7 @@ async def test_a_topic_known_at_start_is_kept_once_the_producer_tracks_new_ones(
     try:
         client = producer.client
         await client.force_metadata_update()  # tracking nothing, the client learns every topic
-        await producer.send_and_wait(known, b"known already: not tracked")
+        await producer.send_and_wait(known, b"known already: not tracked", partition=0)
         # As faust does with its changelogs: a topic created after the producer started.
         await producer.send_and_wait(await create(settings, f"{settings.topic_prefix}new-1"), b"x")
         await client.force_metadata_update()
@@ -39,6 +39,6 @@ async def test_a_topic_known_at_start_is_kept_once_the_producer_tracks_new_ones(
         await producer.send_and_wait(await create(settings, f"{settings.topic_prefix}new-2"), b"y")
         await client.force_metadata_update()
         assert client.cluster.partitions_for_topic(known) == {0, 1}
-        assert (await producer.send_and_wait(known, b"sent")).offset == 1
+        assert (await producer.send_and_wait(known, b"sent", partition=0)).offset == 1
     finally:
         await producer.stop()
