@@ -51,13 +51,11 @@ async def run_subscription(
 ) -> RunReport:
     now = now or datetime.now(UTC)
     report = RunReport()
-    start = ledger.next_window_start(subscription.id)
-    if start is None:
-        first = window_containing(subscription, subscription.start or now)[0]
-        start = ledger.anchor(subscription.id, first)
+    first_window = window_containing(subscription, subscription.start or now)
+    first_start = ledger.anchor(subscription.id, first_window[0])
+    start = ledger.next_window_start(subscription.id) or first_start
     grace = timedelta(seconds=settings.digest_grace_seconds)
     sink_ids = [sink.sink_id for sink in subscription.sinks]
-    first_start = ledger.anchor(subscription.id, start)
     for window_start, window_end in due_windows(subscription, start, now, grace):
         late_since = max(first_start, window_start - LATE_CHANGES)
         changes = await fetch_changes(settings, late_since, window_end)

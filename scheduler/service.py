@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from apscheduler.events import (
     EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
     EVENT_JOB_SUBMITTED,
     JobExecutionEvent,
     JobSubmissionEvent,
@@ -88,16 +86,12 @@ class DigestService:
         self._known: dict[str, str] = {}
         self.running: dict[str, int] = {}  # job id -> runs in progress
         self.scheduler.add_listener(self._job_started, EVENT_JOB_SUBMITTED)
-        self.scheduler.add_listener(
-            self._job_ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
-        )
+        self.scheduler.add_listener(self._job_ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
 
     def _job_started(self, event: JobSubmissionEvent) -> None:
         self.running[event.job_id] = self.running.get(event.job_id, 0) + 1
 
-    def _job_ended(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
-        if event.code in (EVENT_JOB_MISSED, EVENT_JOB_MAX_INSTANCES):
-            return  # never started
+    def _job_ended(self, event: JobExecutionEvent) -> None:
         left = self.running.get(event.job_id, 0) - 1
         if left > 0:
             self.running[event.job_id] = left

@@ -48,9 +48,16 @@ class TopicEmitter:
             self.tracking = True
         return producer
 
-    async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
+    async def dead_letter(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        reason: str,
+        error: str,
+        event: faust.EventT[Any] | None = None,
+    ) -> None:
         await self.producer()
-        await send_dead_letter(self.topics["dlq"], key, value, reason, error, faust.current_event())
+        await send_dead_letter(self.topics["dlq"], key, value, reason, error, event or faust.current_event())
 
     async def claim(self, op: ClaimOp) -> None:
         await self._send("claims", op.actor_id.encode(), encode(op))
@@ -121,9 +128,8 @@ def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> 
                 try:
                     await step(event)
                 except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
-                    await emitter.producer()
-                    await send_dead_letter(
-                        topics["dlq"], event.key, event.value, "processing_error", error_text(error), event
+                    await emitter.dead_letter(
+                        event.key, event.value, "processing_error", error_text(error), event
                     )
 
         return agent

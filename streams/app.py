@@ -18,32 +18,18 @@ class LeanMonitor(Monitor):
     The worker exposes no faust stats page, so nothing reads those figures.
     """
 
-    def on_message_in(self, *args: Any, **kwargs: Any) -> None:
+    def _ignore(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def on_stream_event_in(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def on_stream_event_out(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def on_message_out(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def on_table_get(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def on_table_set(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def on_table_del(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def on_send_initiated(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def on_send_completed(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    on_message_in = _ignore
+    on_stream_event_in = _ignore
+    on_stream_event_out = _ignore
+    on_message_out = _ignore
+    on_table_get = _ignore
+    on_table_set = _ignore
+    on_table_del = _ignore
+    on_send_initiated = _ignore
+    on_send_completed = _ignore
 
 
 def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:

@@ -126,6 +126,14 @@ def windows_of(ledger_path: Path, subscription_id: str) -> list[tuple[str, str]]
     return [(start, end) for start, end in rows]
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not seen within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 def wait_for_windows(
     ledger_path: Path,
     subscription_id: str,
@@ -134,25 +142,15 @@ def wait_for_windows(
     timeout: float = 60.0,
 ) -> None:
     """Wait on the ledger, not the clock: a loaded CI machine starts a scheduler in seconds."""
-    deadline = time.monotonic() + timeout
-    windows: list[tuple[str, str]] = []
-    while time.monotonic() < deadline:
+
+    def built() -> bool:
         windows = windows_of(ledger_path, subscription_id) if ledger_path.exists() else []
         late_enough = ending_after is None or (
             bool(windows) and datetime.fromisoformat(windows[-1][1]) >= ending_after
         )
-        if len(windows) >= count and late_enough:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{subscription_id}: no such windows within {timeout:.0f} s: {windows}")
+        return len(windows) >= count and late_enough
 
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not seen within {timeout:.0f} s")
-        time.sleep(0.2)
+    wait_until(built, f"{subscription_id}: {count}+ windows, the last ending after {ending_after}", timeout)
 
 
 def has_change(digest: dict[str, Any], event_id: str) -> bool:

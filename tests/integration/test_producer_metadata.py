@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.producer_metadata import keep_metadata_for
 from streams.settings import Settings
+from streams.topics import FOREVER, TopicSpec, ensure_topics
 
 
 async def create(settings: Settings, name: str) -> str:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
-    finally:
-        await admin.close()
+    await ensure_topics(settings, [TopicSpec(name, "test", FOREVER)])
     return name
 
 
@@ -38,7 +33,7 @@ async def test_a_topic_known_at_start_is_kept_once_the_producer_tracks_new_ones(
         await client.force_metadata_update()
         await producer.send_and_wait(await create(settings, f"{settings.topic_prefix}new-2"), b"y")
         await client.force_metadata_update()
-        assert client.cluster.partitions_for_topic(known) == {0, 1}
+        assert client.cluster.partitions_for_topic(known) == set(range(settings.partitions))
         assert (await producer.send_and_wait(known, b"sent", partition=0)).offset == 1
     finally:
         await producer.stop()
