@@ -24,13 +24,13 @@ from pathlib import Path
 from bench.generate import events
 from bench.run import (
     REPO,
-    env_for,
     fresh_settings,
     latency,
     percentile,
     produce,
     query_latency,
     say,
+    start_worker,
     wait_for_worker,
 )
 from streams.local_broker import LocalBroker
@@ -53,14 +53,7 @@ async def live(settings: Settings, count: int, out: Path | None, rate: int = 0, 
     await ensure_topics(settings)
     payloads = list(events(count, seed=1))
     home = settings.home
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"],
-        env=env_for(settings),
-        cwd=REPO,
-        stdout=(home / "worker.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    worker = start_worker(settings, home)
     sampler = None
     try:
         await wait_for_worker(settings, 0, 0, timeout=120)
