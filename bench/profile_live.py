@@ -1,10 +1,12 @@
 """Profile the live path: one worker works off a backlog while py-spy samples it.
 
-    python -m bench.profile_live [--events 20000] [--no-profile]
+    python -m bench.profile_live [--events 20000] [--no-profile] [--claims-only]
 
 Starts its own broker and one `timeline worker`, produces the benchmark's
 synthetic events into empty topics, and reports events/s from the first send
 until the worker's view holds every event and claim (as `make bench` does).
+`--claims-only` times the stance hop alone: the events' claim ops are
+produced straight into the claims topic.
 With py-spy (the `bench` extra) it writes a flame graph and the top functions
 to bench/results/profile-live.svg and profile-live.txt.
 """
@@ -33,7 +35,9 @@ from bench.run import (
     start_worker,
     wait_for_worker,
 )
+from bench.steps import claim_ops
 from streams.local_broker import LocalBroker
+from streams.registry_files import load_registry
 from streams.settings import Settings
 from streams.topics import Topics, ensure_topics
 
@@ -49,9 +53,19 @@ def py_spy() -> Path | None:
     return found if found.exists() else (Path(p) if (p := shutil.which("py-spy")) else None)
 
 
-async def live(settings: Settings, count: int, out: Path | None, rate: int = 0, queries: int = 0) -> float:
+async def live(
+    settings: Settings,
+    count: int,
+    out: Path | None,
+    rate: int = 0,
+    queries: int = 0,
+    claims_only: bool = False,
+) -> float:
     await ensure_topics(settings)
     payloads = list(events(count, seed=1))
+    topics = Topics(settings.topic_prefix)
+    if claims_only:  # the stance hop alone: the claim ops the ingest agent would send
+        payloads, _ = await claim_ops(payloads, load_registry(settings.registry_files))
     home = settings.home
     worker = start_worker(settings, home)
     sampler = None
@@ -79,8 +93,11 @@ async def live(settings: Settings, count: int, out: Path | None, rate: int = 0, 
             )
         started = time.perf_counter()
         cpu_before = cpu_seconds(worker.pid)
-        await produce(settings, Topics(settings.topic_prefix).events, payloads)
-        await wait_for_worker(settings, count, count, timeout=1800)
+        if claims_only:
+            await produce(settings, topics.claims, payloads, key_field="actor_id")
+        else:
+            await produce(settings, topics.events, payloads)
+        await wait_for_worker(settings, 0 if claims_only else count, len(payloads), timeout=1800)
         elapsed = time.perf_counter() - started
         throughput = count / elapsed
         cpu = cpu_seconds(worker.pid) - cpu_before
@@ -134,13 +151,20 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="measure only, no py-spy")
     parser.add_argument("--queries", type=int, default=0, help="then this many stance queries (16 at a time)")
     parser.add_argument("--latency", type=int, default=0, help="then publish->change latency at this rate/s")
+    parser.add_argument(
+        "--claims-only",
+        action="store_true",
+        help="the stance hop alone: produce the events' claim ops straight into the claims topic",
+    )
     options = parser.parse_args()
     settings = fresh_settings(REPO / ".timeline" / "profile-live", "profile.")
     out = None if options.no_profile else REPO / "bench" / "results" / "profile-live.txt"
     broker = LocalBroker(settings, say=say)
     broker.start()
     try:
-        rate = asyncio.run(live(settings, options.events, out, options.latency, options.queries))
+        rate = asyncio.run(
+            live(settings, options.events, out, options.latency, options.queries, options.claims_only)
+        )
     finally:
         broker.stop()
     say(f"live: {options.events:,} events at {rate:,.0f} events/s")

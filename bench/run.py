@@ -68,8 +68,10 @@ def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-async def produce(settings: Settings, topic: str, payloads: list[bytes]) -> float:
-    """Send raw bytes keyed by event_id as fast as the client goes; return events/s."""
+async def produce(
+    settings: Settings, topic: str, payloads: list[bytes], key_field: str = "event_id"
+) -> float:
+    """Send raw bytes keyed by their `key_field` as fast as the client goes; return events/s."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap,
         acks="all",
@@ -82,7 +84,7 @@ async def produce(settings: Settings, topic: str, payloads: list[bytes]) -> floa
     try:
         for start in range(0, len(payloads), 5000):
             futures = [
-                await producer.send(topic, payload, key=orjson.loads(payload)["event_id"].encode())
+                await producer.send(topic, payload, key=orjson.loads(payload)[key_field].encode())
                 for payload in payloads[start : start + 5000]
             ]
             await asyncio.gather(*futures)

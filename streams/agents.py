@@ -18,6 +18,7 @@ from streams.pipeline import Pipeline
 from streams.producer_metadata import keep_metadata_for
 from streams.records import ClaimOp, RetractRequest, encode
 from streams.replay import error_text
+from streams.tables import ChangelogOutbox
 from streams.topics import Topics
 
 logger = logging.getLogger(__name__)
@@ -30,13 +31,16 @@ class TopicEmitter:
     in a future message, sensor calls and callbacks, which cost about as much
     as the aiokafka send itself (bench/profile_live.py). The partition comes
     from the key with the same partitioner, and a failed delivery is logged as
-    faust does. Before its first send it makes the producer track every
-    topic the worker writes, outputs and changelogs (`producer_metadata`).
+    faust does. The tables' changelog records go the same way, at the end of
+    each event's step (`tables.ChangelogOutbox`). Before its first send it
+    makes the producer track every topic the worker writes, outputs and
+    changelogs (`producer_metadata`).
     """
 
-    def __init__(self, app: faust.App, topics: dict[str, Any]) -> None:
+    def __init__(self, app: faust.App, topics: dict[str, Any], outbox: ChangelogOutbox) -> None:
         self.app = app
         self.topics = topics
+        self.outbox = outbox
         self.names = {role: topic.get_topic_name() for role, topic in topics.items()}
         self.tracking = False
 
@@ -68,9 +72,17 @@ class TopicEmitter:
     async def change(self, change: StanceChange) -> None:
         await self._send("changes", change.actor_id.encode(), encode(change))
 
+    async def send_changelogs(self, event: faust.EventT[Any]) -> None:
+        """Send the changelog records of the table writes made for `event` (`tables.ChangelogOutbox`)."""
+        for topic, partition, key, value in self.outbox.take(event):
+            await self._produce(topic, partition, key, value)
+
     async def _send(self, role: str, key: bytes, value: bytes) -> None:
+        await self._produce(self.names[role], None, key, value)
+
+    async def _produce(self, topic: str, partition: int | None, key: bytes, value: bytes | None) -> None:
         producer = await self.producer()
-        sent = await producer.send(self.names[role], key, value, None, None, None)
+        sent = await producer.send(topic, key, value, partition, None, None)
         sent.add_done_callback(_log_failure)
 
 
@@ -100,7 +112,9 @@ async def send_dead_letter(
     await topic.send(key=key, value=value if value is not None else b"", headers=headers)
 
 
-def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> dict[str, Any]:
+def register_agents(
+    app: faust.App, topic_names: Topics, pipeline: Pipeline, outbox: ChangelogOutbox
+) -> dict[str, Any]:
     """Declare the topics and the three agents; return the topics by role."""
     topics = {
         "events": app.topic(topic_names.events),
@@ -109,7 +123,7 @@ def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> 
         "dlq": app.topic(topic_names.dead_letters),
         "changes": app.topic(topic_names.stance_changes),
     }
-    emitter = TopicEmitter(app, topics)
+    emitter = TopicEmitter(app, topics, outbox)
     Step = Callable[[faust.EventT[Any]], Awaitable[None]]
 
     async def ingest_step(event: faust.EventT[Any]) -> None:
@@ -131,6 +145,8 @@ def register_agents(app: faust.App, topic_names: Topics, pipeline: Pipeline) -> 
                     await emitter.dead_letter(
                         event.key, event.value, "processing_error", error_text(error), event
                     )
+                # Before the event is acknowledged: writes a failed step made are kept too.
+                await emitter.send_changelogs(event)
 
         return agent
 

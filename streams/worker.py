@@ -18,7 +18,7 @@ from streams.pipeline import Pipeline
 from streams.registry_files import load_registry
 from streams.settings import Settings
 from streams.stance_book import StanceBook
-from streams.tables import declare_tables
+from streams.tables import ChangelogOutbox, declare_tables
 from streams.topics import Topics
 from streams.view import StanceView
 from streams.view_feed import ViewFeed
@@ -34,14 +34,15 @@ class WorkerParts:
 def build_worker(settings: Settings, registry: Registry | None = None) -> WorkerParts:
     registry = registry if registry is not None else load_registry(settings.registry_files)
     app = create_app(settings, worker_name=f"worker-{settings.web_port}")
-    tables = declare_tables(app, settings)
+    outbox = ChangelogOutbox()
+    tables = declare_tables(app, settings, outbox)
     pipeline = Pipeline(
         tables.events,
         StanceBook(tables.current, tables.history, settings.score_change_threshold),
         registry,
         max_event_bytes=settings.max_event_bytes,
     )
-    register_agents(app, Topics(settings.topic_prefix), pipeline)
+    register_agents(app, Topics(settings.topic_prefix), pipeline, outbox)
     view = StanceView()
     api = create_api(view, registry)
     services = [
