@@ -42,15 +42,21 @@ class TopicEmitter:
         self.topics = topics
         self.outbox = outbox
         self.names = {role: topic.get_topic_name() for role, topic in topics.items()}
-        self.tracking = False
+        self._producer: Any = None
 
     async def producer(self) -> Any:
-        producer = await self.app.maybe_start_producer()  # as faust's Topic.send does
-        if not self.tracking:
+        """The app's producer, started once (as faust's `Topic.send` does) and then kept.
+
+        `app.maybe_start_producer` yields to the event loop three times on every
+        call (mode's `stampede` wrapper), and the worker sends four to five
+        records per event.
+        """
+        if self._producer is None:
+            producer = await self.app.maybe_start_producer()
             changelogs = [table.changelog_topic.get_topic_name() for table in self.app.tables.values()]
             keep_metadata_for(producer._ensure_producer().client, [*self.names.values(), *changelogs])
-            self.tracking = True
-        return producer
+            self._producer = producer
+        return self._producer
 
     async def dead_letter(
         self,
