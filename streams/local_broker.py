@@ -320,7 +320,7 @@ class LocalBroker:
         else:
             self.say(f"broker (pid {pid}) did not stop within {timeout:.0f}s; sending SIGKILL")
             os.kill(pid, signal.SIGKILL)
-        _reap(pid)
+        _wait_reaped(pid)
         self.pid_file.unlink(missing_ok=True)
         return True
 
@@ -332,12 +332,27 @@ class LocalBroker:
             while _process_alive(pid):
                 _reap(pid)
                 time.sleep(0.1)
+            _wait_reaped(pid)
         self.pid_file.unlink(missing_ok=True)
 
 
-def _reap(pid: int) -> None:
-    """Collect our own child's exit status so it does not linger as a zombie."""
+def _reap(pid: int) -> bool:
+    """Collect our own child's exit status so it does not linger as a zombie.
+
+    True when there is nothing left to collect: reaped now, or not our child.
+    """
     try:
-        os.waitpid(pid, os.WNOHANG)
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
     except ChildProcessError:
-        pass
+        return True
+
+
+def _wait_reaped(pid: int, timeout: float = 10.0) -> None:
+    """Wait until our exiting child is collected.
+
+    A JVM drops its command line before it has finished exiting, so it can look
+    stopped while `waitpid` has nothing to collect yet.
+    """
+    deadline = time.monotonic() + timeout
+    while not _reap(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
