@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from time import monotonic
 from typing import Any
 
 import faust
 from faust.sensors import Monitor
+from faust.types import TP, EventT, StreamT
 
 from streams.offsets import GaplessCommitConsumer
 from streams.settings import Settings
@@ -16,13 +18,19 @@ class LeanMonitor(Monitor):
     (about a third of faust's own cost per event).
 
     The worker exposes no faust stats page, so nothing reads those figures.
+    One is kept: the time each partition's stream last took an event, which
+    faust's consumer reads to tell a stalled stream from a busy one. Without
+    it a worker working off a backlog for more than `stream_processing_timeout`
+    (300 s) logs "Stream has not started processing" errors while it works.
     """
 
     def _ignore(self, *args: Any, **kwargs: Any) -> None:
         return None
 
+    def on_stream_event_in(self, tp: TP, offset: int, stream: StreamT[Any], event: EventT[Any]) -> None:
+        self.stream_inbound_time[tp] = monotonic()
+
     on_message_in = _ignore
-    on_stream_event_in = _ignore
     on_stream_event_out = _ignore
     on_message_out = _ignore
     on_table_get = _ignore
