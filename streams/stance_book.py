@@ -16,7 +16,15 @@ from datetime import datetime
 from schemas.stances import ChangeKind, Stance, StanceChange
 from schemas.time import EventTime
 from streams.fold import change_kind, current_of, make_change, newer
-from streams.records import StoredStance, current_key, encode, history_key, history_prefix, parse_stored
+from streams.records import (
+    StoredStance,
+    current_key,
+    encode,
+    encode_stored,
+    history_key,
+    history_prefix,
+    parse_stored,
+)
 
 Store = MutableMapping[bytes, bytes]
 
@@ -52,32 +60,32 @@ class StanceBook:
             self.writes += 1
             return self._again(current, current, detected_at)
         if not newer(stance, current):
-            self.history[key] = encode(StoredStance(**dict(stance)))
+            self.history[key] = encode_stored(stance)
             self.writes += 1
             return None  # late in event time: history only
-        stored = StoredStance(
-            **dict(stance), made_current=True, replaced=None if current is None else current.event_id
+        encoded = encode_stored(
+            stance, made_current=True, replaced=None if current is None else current.event_id
         )
-        encoded = encode(stored)
         self.history[key] = encoded
         self.current[current_key(stance.actor_id, stance.issue_id)] = encoded
         self.writes += 2
-        return self._change_of(stored, current, detected_at)
+        return self._change_of(stance, current, detected_at)
 
     def _change_of(
-        self, stored: StoredStance, previous: StoredStance | None, detected_at: datetime
+        self, stance: Stance, previous: StoredStance | None, detected_at: datetime
     ) -> StanceChange | None:
-        kind = change_kind(previous, stored, self.threshold)
+        """The change from `previous` to `stance` as the current stance, if it is one."""
+        kind = change_kind(previous, stance, self.threshold)
         if kind is None:
             return None
         return make_change(
             kind,
-            stored.actor_id,
-            stored.issue_id,
+            stance.actor_id,
+            stance.issue_id,
             None if previous is None else previous.as_stance(),
-            stored.as_stance(),
-            stored.event_id,
-            stored.occurred_at,
+            stance,
+            stance.event_id,
+            stance.occurred_at,
             detected_at,
         )
 
@@ -96,7 +104,7 @@ class StanceBook:
             if raw is None:
                 return None  # what it replaced was retracted since; that withdrawal was reported
             previous = parse_stored(raw)
-        return self._change_of(stored, previous, detected_at)
+        return self._change_of(stored.as_stance(), previous, detected_at)
 
     def remove(
         self,

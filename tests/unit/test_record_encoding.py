@@ -13,13 +13,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 from pydantic import BaseModel
 
 from bench.generate import events, write_registry
 from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
 from streams.fold import claims_of
-from streams.records import ClaimOp, RetractRequest, StoredStance, encode, parse_stored
+from streams.records import (
+    ClaimOp,
+    RetractRequest,
+    StoredStance,
+    encode,
+    encode_stored,
+    parse_stored,
+)
 from streams.registry_files import load_registry
 from streams.stance_book import StanceBook
 
@@ -87,6 +95,21 @@ def test_encode_matches_orjson_on_awkward_text_and_numbers() -> None:
             )
             stored = StoredStance(**dict(stance), made_current=True, replaced="e-0")
             assert encode(stored) == orjson_bytes(stored)
+            for made_current, replaced in ((False, None), (True, None), (True, 'e-"\u00e9\\2')):
+                expected = StoredStance(**dict(stance), made_current=made_current, replaced=replaced)
+                assert encode_stored(stance, made_current, replaced) == orjson_bytes(expected)
+                assert parse_stored(encode_stored(stance, made_current, replaced)) == expected
+
+
+def test_encode_stored_takes_only_a_plain_stance() -> None:
+    """A stored stance already has the two fields: appending them again would write them twice."""
+    stance = parse_stored(
+        b'{"actor_id":"a","issue_id":"i","position":"support","score":0.5,"confidence":1.0,'
+        b'"quote":null,"event_id":"e","occurred_at":{"at":"2025-01-01T00:00:00Z","precision":"day"},'
+        b'"recorded_at":"2025-01-02T00:00:00Z","made_current":true,"replaced":null}'
+    )
+    with pytest.raises(TypeError, match="takes a Stance"):
+        encode_stored(stance)
 
 
 def test_encoded_bytes_are_their_own_size() -> None:
