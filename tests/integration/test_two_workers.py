@@ -10,7 +10,7 @@ import pytest
 from streams.local_broker import LocalBroker
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
-from tests.integration.workers import WorkerProcess, publish, seed_lines
+from tests.integration.workers import WorkerProcess, publish, seed_folded, seed_lines
 
 
 def test_two_workers_answer_the_same_and_one_survives_the_others_stop(
@@ -28,8 +28,8 @@ def test_two_workers_answer_the_same_and_one_survives_the_others_stop(
 
         asyncio.run(publish(base, lines))
         for worker in (first, second):
-            worker.wait_for("/health", lambda health: health["events"] == len(lines))
-        first_hash = first.wait_for("/state/hash", lambda state: state["events"] == len(lines))
+            worker.wait_for("/health", seed_folded(lines))
+        first_hash = first.wait_for("/state/hash", seed_folded(lines))
         second_hash = second.wait_for("/state/hash", lambda state: state["sha256"] == first_hash["sha256"])
         assert second_hash == first_hash
         assert first.get("/actors/keir-starmer/stances") == second.get("/actors/keir-starmer/stances")

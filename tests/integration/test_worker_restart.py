@@ -11,7 +11,7 @@ import pytest
 from streams.local_broker import LocalBroker
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
-from tests.integration.workers import WorkerProcess, publish, seed_lines
+from tests.integration.workers import WorkerProcess, publish, seed_folded, seed_lines
 
 
 def test_killed_worker_resumes_with_the_same_state_and_keeps_processing(
@@ -27,13 +27,13 @@ def test_killed_worker_resumes_with_the_same_state_and_keeps_processing(
     worker = WorkerProcess(settings, home).start().wait_ready()
     try:
         asyncio.run(publish(settings, lines))
-        before = worker.wait_for("/state/hash", lambda state: state["events"] == len(lines))
+        before = worker.wait_for("/state/hash", seed_folded(lines))
         assert worker.process is not None
         worker.process.send_signal(signal.SIGKILL)
         worker.process.wait(30)
 
         worker = WorkerProcess(settings, home).start().wait_ready()
-        after = worker.wait_for("/state/hash", lambda state: state["events"] == len(lines))
+        after = worker.wait_for("/state/hash", seed_folded(lines))
         assert after == before
         changes = worker.get("/changes")
         assert len({change["change_id"] for change in changes}) == len(changes)

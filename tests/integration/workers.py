@@ -8,8 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from streams.publisher import Publisher
 from streams.query_client import QueryError, get_json, wait_until_ready
@@ -84,6 +87,17 @@ def seed_lines(repo: Path) -> list[bytes]:
     return [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
 
 
+def seed_folded(lines: list[bytes]) -> Callable[[dict[str, Any]], bool]:
+    """A check on /health or /state/hash: every seed event and every claim of it is in the view.
+
+    Claims reach the view a hop after their event (through the claims topic and
+    the stance agent), so a count of events alone can pass before the state is
+    complete. The seed holds no retraction: every claim it makes stays.
+    """
+    claims = sum(len(orjson.loads(line).get("stances", [])) for line in lines)
+    return lambda state: state["events"] == len(lines) and state["claims"] == claims
+
+
 async def publish(settings: Settings, events: list[Any]) -> None:
     async with Publisher(settings) as publisher:
         await publisher.publish_many(events)
@@ -102,5 +116,5 @@ def start_seeded_worker(settings: Settings, repo: Path, log_dir: Path | None = N
     worker = WorkerProcess(settings, log_dir or settings.home).start().wait_ready()
     lines = seed_lines(repo)
     asyncio.run(publish(settings, lines))
-    worker.wait_for("/health", lambda health: health["events"] == len(lines))
+    worker.wait_for("/health", seed_folded(lines))
     return worker
