@@ -107,6 +107,14 @@ class _EventBase(BaseModel):
     quotes: tuple[Quote, ...] = ()
     stances: tuple[StanceClaim, ...] = ()
 
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        """`true` or `1.0` is not version 1 (the upcaster refuses them too)."""
+        if type(value) is not int:
+            raise ValueError(f"schema_version must be a whole number, got {value!r}")
+        return value
+
     @field_validator("recorded_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -226,6 +234,14 @@ def parse_event(raw: bytes | str | dict[str, Any]) -> DiplomaticEvent:
     if isinstance(raw, dict):
         document = raw
     else:
+        try:
+            # The common case, a valid event of the current version: pydantic reads and
+            # validates the JSON in one pass (a third less time than orjson, then pydantic).
+            # Anything else takes the path below, which upcasts older versions and says
+            # what is wrong; it accepts nothing this one refuses (tests/unit/test_event_schema.py).
+            return event_adapter.validate_json(raw)
+        except ValidationError:
+            pass
         if isinstance(raw, bytes):
             try:
                 raw.decode("utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from schemas import EventTime, Precision, RetractionEvent, StatementEvent, VisitEvent, parse_event
@@ -139,3 +140,52 @@ def test_undecodable_bytes_get_a_reason_code(raw: bytes, reason: str) -> None:
 def test_event_time_precision(text: str, precision: Precision, iso: str) -> None:
     parsed = EventTime.model_validate(text)
     assert parsed.precision is precision and parsed.at.isoformat() == iso
+
+
+_BASE = '{"type":"statement","event_id":"e-1","occurred_at":"2025-02-27","summary":"s"%s}'
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (_BASE % ',"schema_version":true', "unsupported_schema_version"),
+        (_BASE % ',"schema_version":1.0', "unsupported_schema_version"),
+        (_BASE % ',"schema_version":"1"', "unsupported_schema_version"),
+        (_BASE % ',"schema_version":2', "unsupported_schema_version"),
+        (_BASE % ',"source":{"outlet":"\\ud800"}', "invalid_json"),
+        ("\ufeff" + _BASE % "", "invalid_json"),
+        (_BASE % "" + " x", "invalid_json"),
+        (
+            _BASE % ',"stances":[{"actor_id":"a","issue_id":"i","position":"neutral","score":NaN}]',
+            "invalid_json",
+        ),
+        (
+            _BASE % ',"stances":[{"actor_id":"a","issue_id":"i","position":"neutral","score":1e400}]',
+            "invalid_json",
+        ),
+    ],
+)
+def test_bytes_the_one_pass_reader_would_take_differently_are_refused_as_before(
+    text: str, reason: str
+) -> None:
+    """parse_event reads valid current events in one pass (pydantic's JSON reader); these must not pass."""
+    with pytest.raises(EventRejected) as caught:
+        parse_event(text.encode())
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _BASE % "",
+        _BASE % ',"schema_version":1',
+        _BASE % ',"schema_version":0',
+        '{"type":"bogus","type":"statement","occurred_at":"2025","summary":"s"}',
+        '{"type":"statement","summary":"a","occurred_at":"2025","summary":"b"}',
+        "  " + _BASE % "" + "\n ",
+        '{"kind":"statement","date":"2025-02-20","summary":"v0","actor":"keir-starmer"}',
+    ],
+)
+def test_bytes_and_their_decoded_document_give_the_same_event(text: str) -> None:
+    """The one-pass reader and the upcasting path (what a dict takes) agree on what both accept."""
+    assert parse_event(text.encode()) == parse_event(orjson.loads(text)) == parse_event(text)
