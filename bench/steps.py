@@ -25,7 +25,7 @@ from bench.generate import events, write_registry
 from schemas.registry import Registry
 from schemas.stances import StanceChange
 from streams.pipeline import Pipeline, fold_claim
-from streams.records import ClaimOp, RetractRequest, encode
+from streams.records import ClaimOp, RetractRequest
 from streams.registry_files import load_registry
 from streams.stance_book import StanceBook
 
@@ -36,8 +36,8 @@ class ClaimOps:
     def __init__(self) -> None:
         self.ops: list[bytes] = []
 
-    async def claim(self, op: ClaimOp) -> None:
-        self.ops.append(encode(op))
+    async def claim(self, actor_id: str, op: bytes) -> None:
+        self.ops.append(op)
 
     async def retract(self, request: RetractRequest) -> None:
         raise AssertionError("the synthetic events hold no retraction")

@@ -69,8 +69,8 @@ class TopicEmitter:
         await self.producer()
         await send_dead_letter(self.topics["dlq"], key, value, reason, error, event or faust.current_event())
 
-    async def claim(self, op: ClaimOp) -> None:
-        await self._send("claims", op.actor_id.encode(), encode(op))
+    async def claim(self, actor_id: str, op: bytes) -> None:
+        await self._send("claims", actor_id.encode(), op)
 
     async def retract(self, request: RetractRequest) -> None:
         await self._send("retractions", request.target.encode(), encode(request))

@@ -9,8 +9,9 @@ same current stance, so live processing and a replay agree (rule 4).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from schemas.events import DiplomaticEvent
 from schemas.stances import ChangeKind, Position, Stance, StanceChange
@@ -40,6 +41,33 @@ def claims_of(event: DiplomaticEvent) -> list[Stance]:
             recorded_at=event.recorded_at,
         )
         for claim in event.stances
+    ]
+
+
+def stance_documents(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The stance claims of an accepted event as the JSON of `claims_of`, from the event's JSON.
+
+    `document` is the event dumped with `model_dump(mode="json")`, with its
+    event_id and recorded_at set. The event step only sends its claims on, so
+    it takes them from the document it already has instead of building a
+    `Stance` per claim (a unit test holds the two equal).
+    """
+    event_id, recorded_at = document["event_id"], document["recorded_at"]
+    assert event_id is not None and recorded_at is not None
+    occurred_at = document["occurred_at"]
+    return [
+        {
+            "actor_id": claim["actor_id"],
+            "issue_id": claim["issue_id"],
+            "position": claim["position"],
+            "score": claim["score"],
+            "confidence": claim["confidence"],
+            "quote": claim["quote"],
+            "event_id": event_id,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+        }
+        for claim in document["stances"]
     ]
 
 

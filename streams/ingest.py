@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from schemas.events import (
     DiplomaticEvent,
@@ -19,10 +20,12 @@ from schemas.events import (
     parse_event,
 )
 from schemas.registry import Registry, UnknownReferenceError
-from schemas.stances import Stance
 from schemas.time import EventTime
-from streams.fold import claims_of
+from streams.fold import stance_documents
 from streams.records import EventRecord
+
+StanceDocument = dict[str, Any]
+"""A stance claim as the JSON of `schemas.stances.Stance` (`fold.stance_documents`)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Duplicate:
     """
 
     event_id: str
-    claims: list[Stance] = field(default_factory=list)
+    claims: list[StanceDocument] = field(default_factory=list)
     retracts: str | None = None
     occurred_at: EventTime | None = None
     """The accepted event's time, which the claims and the retraction request carry."""
@@ -56,7 +59,7 @@ class Duplicate:
 class Accepted:
     event: DiplomaticEvent
     record: EventRecord
-    claims: list[Stance] = field(default_factory=list)
+    claims: list[StanceDocument] = field(default_factory=list)
     retracts: str | None = None
 
 
@@ -123,7 +126,7 @@ def decide(
     return Accepted(
         event=event,
         record=record,
-        claims=[] if retracted_by is not None else claims_of(event),
+        claims=[] if retracted_by is not None else stance_documents(document),
         retracts=event.retracts if isinstance(event, RetractionEvent) else None,
     )
 
@@ -134,15 +137,20 @@ def _duplicate(existing: EventRecord) -> Duplicate:
     original = parse_event(existing.event)
     return Duplicate(
         existing.event_id,
-        claims=[] if existing.retracted_by is not None else claims_of(original),
+        claims=[] if existing.retracted_by is not None else _claims_of_stored(original),
         retracts=original.retracts if isinstance(original, RetractionEvent) else None,
         occurred_at=original.occurred_at,
     )
 
 
+def _claims_of_stored(event: DiplomaticEvent) -> list[StanceDocument]:
+    """The claims of a stored event, read again through the current schema."""
+    return stance_documents(event.model_dump(mode="json"))
+
+
 def retract(
     existing: EventRecord | None, target: str, retraction_id: str
-) -> tuple[EventRecord, list[Stance]]:
+) -> tuple[EventRecord, list[StanceDocument]]:
     """Mark `target` retracted; return its new record and the claims to withdraw.
 
     If the target has not arrived yet, a placeholder remembers the
@@ -157,4 +165,4 @@ def retract(
         return record, []
     # Withdrawn again when already retracted: a crash may have lost the first withdrawals,
     # and withdrawing a claim the stance step no longer holds does nothing.
-    return record, claims_of(parse_event(existing.event))
+    return record, _claims_of_stored(parse_event(existing.event))

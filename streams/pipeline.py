@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from schemas.registry import Registry
-from schemas.stances import Stance, StanceChange
+from schemas.stances import StanceChange
 from schemas.time import EventTime
-from streams.ingest import Accepted, Duplicate, Rejected, decide, retract
-from streams.records import ClaimOp, EventRecord, RetractRequest, encode_record
+from streams.ingest import Accepted, Duplicate, Rejected, StanceDocument, decide, retract
+from streams.records import ClaimOp, EventRecord, RetractRequest, encode_claim_op, encode_record
 from streams.stance_book import StanceBook
 
 Store = MutableMapping[bytes, bytes]
@@ -34,7 +34,8 @@ Store = MutableMapping[bytes, bytes]
 class Emitter(Protocol):
     async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None: ...
 
-    async def claim(self, op: ClaimOp) -> None: ...
+    async def claim(self, actor_id: str, op: bytes) -> None:
+        """A claim op for the stance step, keyed by its actor: `ClaimOp` as JSON."""
 
     async def retract(self, request: RetractRequest) -> None: ...
 
@@ -96,7 +97,7 @@ class Pipeline:
         assert event.event_id is not None
         # Claims are sent before the record is stored: a retraction that finds the
         # record can then only withdraw claims that were already sent ahead of it.
-        await self._add_claims(decision.claims, event.event_id, event.occurred_at, emit)
+        await self._add_claims(decision.claims, emit)
         record = decision.record
         latest = self.record_of(event.event_id)
         if latest is not None and latest.retracted_by is not None and record.retracted_by is None:
@@ -109,14 +110,15 @@ class Pipeline:
     async def _send_again(self, duplicate: Duplicate, emit: Emitter) -> None:
         if duplicate.occurred_at is None:
             return  # a copy published later: nothing to send
-        await self._add_claims(duplicate.claims, duplicate.event_id, duplicate.occurred_at, emit)
+        await self._add_claims(duplicate.claims, emit)
         await self._ask_to_retract(duplicate.retracts, duplicate.event_id, duplicate.occurred_at, emit)
 
-    async def _add_claims(
-        self, claims: list[Stance], event_id: str, occurred_at: EventTime, emit: Emitter
-    ) -> None:
+    async def _add_claims(self, claims: list[StanceDocument], emit: Emitter) -> None:
+        """Send an accepted event's claims, each caused by the event itself."""
         for claim in claims:
-            await emit.claim(ClaimOp.for_claim("add", claim, event_id, occurred_at))
+            await emit.claim(
+                claim["actor_id"], encode_claim_op("add", claim, claim["event_id"], claim["occurred_at"])
+            )
 
     async def _ask_to_retract(
         self, target: str | None, retraction_id: str, occurred_at: EventTime, emit: Emitter
@@ -135,10 +137,13 @@ class Pipeline:
         await self._withdraw(withdrawn, request.retraction_id, request.occurred_at, emit)
 
     async def _withdraw(
-        self, claims: list[Stance], retraction_id: str, occurred_at: EventTime, emit: Emitter
+        self, claims: list[StanceDocument], retraction_id: str, occurred_at: EventTime, emit: Emitter
     ) -> None:
+        cause_occurred_at = occurred_at.model_dump(mode="json")
         for claim in claims:
-            await emit.claim(ClaimOp.for_claim("remove", claim, retraction_id, occurred_at))
+            await emit.claim(
+                claim["actor_id"], encode_claim_op("remove", claim, retraction_id, cause_occurred_at)
+            )
 
     async def on_claim(self, op: ClaimOp, emit: Emitter) -> None:
         change = fold_claim(self.book, op, self.clock())

@@ -6,6 +6,7 @@ any client and a replay produces the same bytes as live processing (rule 4).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import orjson
@@ -57,6 +58,31 @@ class ClaimOp(BaseModel):
             cause_event_id=cause_event_id,
             cause_occurred_at=cause_occurred_at,
         )
+
+
+def encode_claim_op(
+    op: Literal["add", "remove"], stance: Mapping[str, Any], cause_event_id: str, cause_occurred_at: Any
+) -> bytes:
+    """The bytes of `encode(ClaimOp.for_claim(op, Stance(**stance), cause_event_id, cause_occurred_at))`.
+
+    `stance` is a claim's JSON (`fold.stance_documents`) and `cause_occurred_at`
+    the cause's event time as JSON. The event step sends one op per claim and
+    never reads it back; writing the JSON without the two models takes a fifth
+    of the time (a unit test holds the bytes equal).
+    """
+    return to_size(
+        orjson.dumps(
+            {
+                "op": op,
+                "actor_id": stance["actor_id"],
+                "issue_id": stance["issue_id"],
+                "event_id": stance["event_id"],
+                "stance": stance if op == "add" else None,
+                "cause_event_id": cause_event_id,
+                "cause_occurred_at": cause_occurred_at,
+            }
+        )
+    )
 
 
 class StoredStance(Stance):

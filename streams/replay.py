@@ -81,8 +81,8 @@ class Replay:
     async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
         self.dead_letters.append(DeadLetter(key, value, reason, error))
 
-    async def claim(self, op: ClaimOp) -> None:
-        await self.pipeline.on_claim(op, self)
+    async def claim(self, actor_id: str, op: bytes) -> None:
+        await self.pipeline.on_claim(ClaimOp.model_validate_json(op), self)
 
     async def retract(self, request: RetractRequest) -> None:
         await self.pipeline.on_retract(request, self)

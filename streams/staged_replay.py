@@ -21,7 +21,7 @@ from typing import Any
 from schemas.registry import Registry
 from schemas.stances import StanceChange
 from streams.pipeline import Pipeline, fold_claim, utc_now
-from streams.records import ClaimOp, RetractRequest, encode
+from streams.records import ClaimOp, RetractRequest
 from streams.replay import DeadLetter, Outcome, error_text
 from streams.stance_book import StanceBook
 
@@ -111,8 +111,8 @@ class StagedReplay:
     async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
         self.dead_letters.append(DeadLetter(key, value, reason, error))
 
-    async def claim(self, op: ClaimOp) -> None:
-        self._batch.append(encode(op))
+    async def claim(self, actor_id: str, op: bytes) -> None:
+        self._batch.append(op)
         if len(self._batch) >= BATCH:
             self._flush()
 

@@ -19,12 +19,13 @@ from pydantic import BaseModel
 from bench.generate import events, write_registry
 from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
-from streams.fold import claims_of
+from streams.fold import claims_of, stance_documents
 from streams.records import (
     ClaimOp,
     RetractRequest,
     StoredStance,
     encode,
+    encode_claim_op,
     encode_stored,
     parse_stored,
 )
@@ -121,3 +122,30 @@ def test_encoded_bytes_are_their_own_size() -> None:
     )
     encoded = encode(request)
     assert sys.getsizeof(encoded) == sys.getsizeof(bytes(len(encoded)))
+
+
+def test_claim_ops_from_the_document_are_the_model_built_ones(tmp_path: Path, repo: Path) -> None:
+    """The event step writes its claim ops from the event's JSON; the bytes are those of the models."""
+    synthetic = load_registry([write_registry(tmp_path / "registry.yaml")])
+    seed = [line for line in (repo / "seed" / "events.jsonl").read_bytes().splitlines() if line]
+    cases = [(synthetic, value) for value in events(300, seed=6)] + [(load_registry(), line) for line in seed]
+    quoted = 0
+    for registry, value in cases:
+        event = registry.canonicalize(parse_event(value))
+        if event.recorded_at is None:
+            event = event.model_copy(update={"recorded_at": datetime(2026, 1, 2, tzinfo=UTC)})
+        assert event.event_id is not None
+        claims = claims_of(event)
+        documents = stance_documents(event.model_dump(mode="json"))
+        assert documents == [claim.model_dump(mode="json") for claim in claims]
+        quoted += sum(claim.quote is not None for claim in claims)
+        retraction_time = parse_event(
+            b'{"type":"statement","occurred_at":"2026-03","summary":"s"}'
+        ).occurred_at
+        for claim, document in zip(claims, documents, strict=True):
+            add = ClaimOp.for_claim("add", claim, event.event_id, event.occurred_at)
+            assert encode_claim_op("add", document, event.event_id, document["occurred_at"]) == encode(add)
+            remove = ClaimOp.for_claim("remove", claim, "retraction-9", retraction_time)
+            cause = retraction_time.model_dump(mode="json")
+            assert encode_claim_op("remove", document, "retraction-9", cause) == encode(remove)
+    assert quoted > 0

@@ -27,8 +27,10 @@ class Recorder:
     async def dead_letter(self, key: bytes | None, value: bytes | None, reason: str, error: str) -> None:
         self.dead.append(reason)
 
-    async def claim(self, op: ClaimOp) -> None:
-        self.claims.append(op)
+    async def claim(self, actor_id: str, op: bytes) -> None:
+        decoded = ClaimOp.model_validate_json(op)
+        assert decoded.actor_id == actor_id
+        self.claims.append(decoded)
 
     async def retract(self, request: RetractRequest) -> None:
         self.retractions.append(request)
