@@ -64,8 +64,13 @@ def fresh_settings(home: Path, topic_prefix: str) -> Settings:
     )
 
 
+STARTED = time.monotonic()
+"""When this process started: `say` prefixes each line with the minutes and seconds since."""
+
+
 def say(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+    minutes, seconds = divmod(int(time.monotonic() - STARTED), 60)
+    print(f"[bench {minutes:02d}:{seconds:02d}] {message}", file=sys.stderr, flush=True)
 
 
 async def produce(
@@ -153,10 +158,18 @@ async def get(session: aiohttp.ClientSession, url: str) -> Any:
 
 
 async def wait_for_worker(
-    settings: Settings, expected_events: int, expected_claims: int, timeout: float
+    settings: Settings,
+    expected_events: int,
+    expected_claims: int,
+    timeout: float,
+    progress_every: float | None = None,
 ) -> float:
-    """Seconds until the worker's view holds every event and claim (polled every 50 ms)."""
+    """Seconds until the worker's view holds every event and claim (polled every 100 ms).
+
+    With `progress_every`, says every so many seconds how far the worker has come.
+    """
     started = time.perf_counter()
+    reported = started
     async with aiohttp.ClientSession() as session:
         while time.perf_counter() - started < timeout:
             try:
@@ -165,8 +178,12 @@ async def wait_for_worker(
                 state = None
             if state and state["events"] >= expected_events and state["claims"] >= expected_claims:
                 return time.perf_counter() - started
+            if progress_every is not None and time.perf_counter() - reported >= progress_every:
+                reported = time.perf_counter()
+                taken = f"{state['events']:,}" if state else "none yet (starting)"
+                say(f"  worker: {taken} of {expected_events:,} events in its view")
             await asyncio.sleep(0.1)
-    raise RuntimeError("the worker did not catch up in time")
+    raise RuntimeError(f"the worker did not catch up within {timeout:.0f}s")
 
 
 LATENCY_RUNS = 3
@@ -194,7 +211,7 @@ async def worker_after_log(settings: Settings, count: int, home: Path) -> dict[s
     worker = start_worker(settings, home)
     try:
         started = time.perf_counter()
-        await wait_for_worker(settings, count, count, timeout=3600)
+        await wait_for_worker(settings, count, count, timeout=3600, progress_every=60)
         seconds = time.perf_counter() - started
         return {
             "worker_peak_rss_mib": peak_rss_mib(worker.pid),
