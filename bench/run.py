@@ -157,31 +157,25 @@ async def get(session: aiohttp.ClientSession, url: str) -> Any:
         return await response.json() if response.status == 200 else None
 
 
-async def wait_for_worker(
-    settings: Settings,
-    expected_events: int,
-    expected_claims: int,
-    timeout: float,
-    progress_every: float | None = None,
-) -> float:
-    """Seconds until the worker's view holds every event and claim (polled every 100 ms).
+async def health(session: aiohttp.ClientSession, settings: Settings) -> Any:
+    """The worker's /health (events and claims in its view; O(1), where /state/hash would hash
+    it all), or None while it does not answer."""
+    try:
+        return await get(session, f"{settings.api}/health")
+    except aiohttp.ClientError:
+        return None
 
-    With `progress_every`, says every so many seconds how far the worker has come.
-    """
+
+async def wait_for_worker(
+    settings: Settings, expected_events: int, expected_claims: int, timeout: float
+) -> float:
+    """Seconds until the worker's view holds every event and claim (polled every 100 ms)."""
     started = time.perf_counter()
-    reported = started
     async with aiohttp.ClientSession() as session:
         while time.perf_counter() - started < timeout:
-            try:
-                state = await get(session, f"{settings.api}/health")  # O(1); /state/hash would hash it all
-            except aiohttp.ClientError:
-                state = None
+            state = await health(session, settings)
             if state and state["events"] >= expected_events and state["claims"] >= expected_claims:
                 return time.perf_counter() - started
-            if progress_every is not None and time.perf_counter() - reported >= progress_every:
-                reported = time.perf_counter()
-                taken = f"{state['events']:,}" if state else "none yet (starting)"
-                say(f"  worker: {taken} of {expected_events:,} events in its view")
             await asyncio.sleep(0.1)
     raise RuntimeError(f"the worker did not catch up within {timeout:.0f}s")
 
@@ -211,7 +205,7 @@ async def worker_after_log(settings: Settings, count: int, home: Path, budget_s:
     machine: 584 events/s, 29 minutes for 1M) is stopped there so that the
     bench keeps to its 20 minutes: the figure is then its peak RSS after the
     events it took, with the RSS at the log's end projected from how the RSS
-    grew per event (it grows linearly: about 3.7 KB per event).
+    grew per event (it grows linearly: about 3.5 KB per event).
     """
     worker = start_worker(settings, home)
     try:
@@ -222,10 +216,7 @@ async def worker_after_log(settings: Settings, count: int, home: Path, budget_s:
         taken = 0
         async with aiohttp.ClientSession() as session:
             while True:
-                try:
-                    state = await get(session, f"{settings.api}/health")
-                except aiohttp.ClientError:
-                    state = None
+                state = await health(session, settings)
                 taken = state["events"] if state else 0
                 if state and taken >= count and state["claims"] >= count:
                     break
@@ -297,7 +288,7 @@ async def latency(settings: Settings, rate: int, seconds: float, run: int = 0) -
     """
     topics = Topics(settings.topic_prefix)
     async with aiohttp.ClientSession() as session:
-        before = await get(session, f"{settings.api}/health")
+        before = await health(session, settings)
     consumer = AIOKafkaConsumer(
         topics.stance_changes, bootstrap_servers=settings.bootstrap, auto_offset_reset="latest", group_id=None
     )
