@@ -36,10 +36,10 @@ from bench.run import (
     wait_for_worker,
 )
 from bench.steps import claim_ops
-from streams.local_broker import LocalBroker
+from streams.kafka.local_broker import LocalBroker
 from streams.registry_files import load_registry
 from streams.settings import Settings
-from streams.topics import Topics, ensure_topics
+from streams.topics import ensure_topics
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,7 +63,7 @@ async def live(
 ) -> float:
     await ensure_topics(settings)
     payloads = list(events(count, seed=1))
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     if claims_only:  # the stance hop alone: the claim ops the ingest agent would send
         payloads, _ = await claim_ops(payloads, load_registry(settings.registry_files))
     home = settings.home

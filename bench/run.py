@@ -27,17 +27,18 @@ from typing import Any
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.generate import ACTORS, ISSUES, actor_id, events, issue_id, write_registry
+from streams.clients.publisher import Publisher
 from streams.collector import fewer_collections
-from streams.local_broker import LocalBroker
-from streams.publisher import Publisher
-from streams.rebuild import rebuild
+from streams.kafka.local_broker import LocalBroker
+from streams.kafka.metadata import topic_partitions
 from streams.registry_files import load_registry
-from streams.replay import Replay
+from streams.replay.memory import Replay
+from streams.replay.rebuild import rebuild
 from streams.settings import Settings
-from streams.topics import Topics, ensure_topics
+from streams.topics import ensure_topics
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -107,8 +108,7 @@ async def raw_consume(settings: Settings, topic: str, expected: int) -> float:
     )
     await consumer.start()
     try:
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        partitions = await topic_partitions(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         count = 0
@@ -286,7 +286,7 @@ async def latency(settings: Settings, rate: int, seconds: float, run: int = 0) -
     timed even where the worker runs below the offered rate (its queue then
     grows, and so do the delays), and the next run starts on an idle worker.
     """
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     async with aiohttp.ClientSession() as session:
         before = await health(session, settings)
     consumer = AIOKafkaConsumer(
@@ -455,7 +455,7 @@ async def measure(
 ) -> dict[str, Any]:
     registry = load_registry(settings.registry_files)
     await ensure_topics(settings)
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     live_events = list(events(live_n, seed=1))
 
     say(f"publisher: {publish_n} events, publish_many with validation vs raw producer")
@@ -468,7 +468,7 @@ async def measure(
         started = time.perf_counter()
         await publisher.publish_many(sample)
         publish_rate = publish_n / (time.perf_counter() - started)
-    raw_producer_rate = await produce(raw_settings, Topics(raw_settings.topic_prefix).events, sample)
+    raw_producer_rate = await produce(raw_settings, raw_settings.topics.events, sample)
 
     say(f"live ingest: {live_n} events")
     await produce(settings, topics.events, live_events)
@@ -510,7 +510,7 @@ async def measure(
         await wait_for_worker(live_settings, 0, 0, timeout=120)
         await asyncio.sleep(3)  # let the consumer group settle before the clock starts
         started = time.perf_counter()
-        await produce(live_settings, Topics(live_settings.topic_prefix).events, live_events)
+        await produce(live_settings, live_settings.topics.events, live_events)
         await wait_for_worker(live_settings, live_n, live_n, timeout=1800)
         ours = live_n / (time.perf_counter() - started)
         say(f"ours: {ours:,.0f}/s")
@@ -527,7 +527,7 @@ async def measure(
     say(f"replay: {replay_n} events")
     replay_settings = settings.model_copy(update={"topic_prefix": "benchreplay."})
     await ensure_topics(replay_settings)
-    replay_topic = Topics(replay_settings.topic_prefix).events
+    replay_topic = replay_settings.topics.events
     for start in range(0, replay_n, 200_000):
         await produce(
             replay_settings, replay_topic, list(events(min(200_000, replay_n - start), seed=100 + start))

@@ -24,10 +24,10 @@ import orjson
 from bench.generate import events, write_registry
 from schemas.registry import Registry
 from schemas.stances import StanceChange
-from streams.pipeline import Pipeline, fold_claim
-from streams.records import ClaimOp, RetractRequest
+from streams.core.pipeline import Pipeline, fold_claim
+from streams.core.records import ClaimOp, RetractRequest
+from streams.core.stance_book import StanceBook
 from streams.registry_files import load_registry
-from streams.stance_book import StanceBook
 
 
 class ClaimOps:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from schemas.stances import StanceChange
+from streams.kafka.metadata import topic_partitions
 from streams.settings import Settings
-from streams.topics import Topics
 
 # A change's record is written just after it is detected; look back a little for clock skew.
 SLACK = timedelta(minutes=5)
@@ -16,13 +16,12 @@ SLACK = timedelta(minutes=5)
 
 async def changes_between(settings: Settings, start: datetime, end: datetime) -> list[StanceChange]:
     """Every change (de-duplicated by change_id) with start <= detected_at < end."""
-    topic = Topics(settings.topic_prefix).stance_changes
+    topic = settings.topics.stance_changes
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
     await consumer.start()
     found: dict[str, StanceChange] = {}
     try:
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        partitions = await topic_partitions(consumer, topic)
         if not partitions:
             raise RuntimeError(f"topic {topic} does not exist on {settings.bootstrap}")
         consumer.assign(partitions)

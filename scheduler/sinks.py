@@ -14,7 +14,6 @@ from typing import ClassVar, Protocol
 from schemas.digests import Digest
 from schemas.subscriptions import SinkConfig
 from streams.settings import Settings
-from streams.topics import Topics
 
 
 class SinkError(RuntimeError):
@@ -92,7 +91,7 @@ class TopicSink:
         await producer.start()
         try:
             await producer.send_and_wait(
-                Topics(self.settings.topic_prefix).digests,
+                self.settings.topics.digests,
                 digest.model_dump_json().encode(),
                 key=digest.subscription_id.encode(),
                 headers=[("digest_id", digest.digest_id.encode())],

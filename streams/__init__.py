@@ -1,1 +1,1 @@
-"""Everything of diplomatic-timeline that touches Kafka: broker, topics, publisher, CLI."""
+"""Everything of diplomatic-timeline that touches Kafka, in rooms named for their job (see README, Layout)."""

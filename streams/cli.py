@@ -23,12 +23,12 @@ import click
 
 from schemas.stances import ChangeKind, Stance, StanceChange
 from schemas.subscriptions import ChangeFilter, CronSchedule, DigestSubscription, IntervalSchedule, SinkConfig
-from streams.local_broker import BrokerError, LocalBroker
+from streams.clients.subscriber import StartPoint
+from streams.kafka.local_broker import BrokerError, LocalBroker
 from streams.settings import Settings
-from streams.subscriber import StartPoint
 
 if TYPE_CHECKING:
-    from streams.publisher import Outgoing, Publisher
+    from streams.clients.publisher import Outgoing, Publisher
 
 EXIT_INVALID = 1
 EXIT_PARTIAL = 3
@@ -157,7 +157,7 @@ def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_inval
       timeline publish --dry-run my-events.jsonl
       cat events.jsonl | timeline publish --skip-invalid -
     """
-    from streams.publisher import InvalidEventError, Publisher
+    from streams.clients.publisher import InvalidEventError, Publisher
 
     settings = _settings(context)
     publisher = Publisher(settings)
@@ -251,7 +251,7 @@ def worker(context: click.Context, web_port: int | None) -> None:
 
     Several workers share the partitions; each answers every query.
     """
-    from streams.worker import run_worker
+    from streams.worker.run import run_worker
 
     settings = _settings(context)
     if web_port is not None:
@@ -260,7 +260,7 @@ def worker(context: click.Context, web_port: int | None) -> None:
 
 
 def _query(settings: Settings, path: str, params: dict[str, str | None] | None = None) -> object:
-    from streams.query_client import QueryError, get_json
+    from streams.query.client import QueryError, get_json
 
     try:
         return get_json(settings.api, path, params)
@@ -390,8 +390,8 @@ def rebuild(context: click.Context, compare: bool, as_json: bool, processes: int
     """Replay the whole event log from offset 0 into fresh state; print its SHA-256."""
     from dataclasses import asdict
 
-    from streams.rebuild import rebuild as run_rebuild
     from streams.registry_files import load_registry
+    from streams.replay.rebuild import rebuild as run_rebuild
 
     settings = _settings(context)
     registry = load_registry(settings.registry_files)
@@ -506,7 +506,7 @@ def subscribe(
       timeline subscribe --follow --issue us-backstop    # new changes on one issue
       timeline subscribe --group my-bot --json --follow  # durable: resumes where it stopped
     """
-    from streams.subscriber import Subscriber
+    from streams.clients.subscriber import Subscriber
 
     settings = _settings(context)
     filters = ChangeFilter(
@@ -716,8 +716,8 @@ def scheduler_command(context: click.Context) -> None:
 @click.pass_context
 def up(context: click.Context, seed: Path | None, detach: bool) -> None:
     """Start everything (broker, topics, worker), load the seed; Ctrl-C stops it all cleanly."""
-    from streams.publisher import Publisher
-    from streams.query_client import QueryError, wait_until_ready
+    from streams.clients.publisher import Publisher
+    from streams.query.client import QueryError, wait_until_ready
     from streams.topics import ensure_topics
 
     settings = _settings(context)
@@ -827,7 +827,7 @@ def _wait_for_events(settings: Settings, event_ids: set[str | None], timeout: fl
     """Wait until the worker's view holds every published event, so the first query answers."""
     import time
 
-    from streams.query_client import QueryError, get_json
+    from streams.query.client import QueryError, get_json
 
     deadline = time.monotonic() + timeout
     pending = {event_id for event_id in event_ids if event_id}

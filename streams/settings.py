@@ -3,10 +3,53 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The project's topic names under one prefix (`diplomacy.` by default)."""
+
+    prefix: str = "diplomacy."
+
+    @property
+    def app_id(self) -> str:
+        """The faust app id; changelog topics are named after it."""
+        return f"{self.prefix}timeline"
+
+    def changelog(self, store: str) -> str:
+        """faust's name for a table's changelog topic."""
+        return f"{self.app_id}-{store}-changelog"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}events.dlq"
+
+    @property
+    def stance_changes(self) -> str:
+        return f"{self.prefix}stance-changes"
+
+    @property
+    def digests(self) -> str:
+        return f"{self.prefix}digests"
+
+    @property
+    def claims(self) -> str:
+        """Internal: claims repartitioned by actor_id."""
+        return f"{self.prefix}claims"
+
+    @property
+    def retractions(self) -> str:
+        """Internal: retraction requests, keyed by the retracted event_id."""
+        return f"{self.prefix}retractions"
 
 
 class Settings(BaseSettings):
@@ -81,9 +124,14 @@ class Settings(BaseSettings):
         return self.bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
 
     @property
+    def topics(self) -> Topics:
+        """The topic names under this prefix."""
+        return Topics(self.topic_prefix)
+
+    @property
     def app_id(self) -> str:
         """The faust app id; changelog topics are named after it."""
-        return f"{self.topic_prefix}timeline"
+        return self.topics.app_id
 
     @property
     def api(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.settings import Settings
+from streams.settings import Settings, Topics
 
 DAY_MS = 24 * 3600 * 1000
 FOREVER = -1
@@ -35,47 +35,16 @@ class TopicSpec:
         return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms), **self.configs}
 
 
-@dataclass(frozen=True)
-class Topics:
-    """The project's topic names under one prefix (`diplomacy.` by default)."""
-
-    prefix: str = "diplomacy."
-
-    @property
-    def events(self) -> str:
-        return f"{self.prefix}events"
-
-    @property
-    def dead_letters(self) -> str:
-        return f"{self.prefix}events.dlq"
-
-    @property
-    def stance_changes(self) -> str:
-        return f"{self.prefix}stance-changes"
-
-    @property
-    def digests(self) -> str:
-        return f"{self.prefix}digests"
-
-    @property
-    def claims(self) -> str:
-        """Internal: claims repartitioned by actor_id."""
-        return f"{self.prefix}claims"
-
-    @property
-    def retractions(self) -> str:
-        """Internal: retraction requests, keyed by the retracted event_id."""
-        return f"{self.prefix}retractions"
-
-    def specs(self) -> list[TopicSpec]:
-        return [
-            TopicSpec(self.events, "the log of diplomatic events (key: event_id)", FOREVER),
-            TopicSpec(self.dead_letters, "rejected records with their reason", 365 * DAY_MS),
-            TopicSpec(self.stance_changes, "stance changes (key: actor_id)", 365 * DAY_MS),
-            TopicSpec(self.digests, "rendered digests (key: subscription id)", 90 * DAY_MS),
-            TopicSpec(self.claims, "internal: claims by actor_id", 30 * DAY_MS),
-            TopicSpec(self.retractions, "internal: retractions by retracted event_id", 30 * DAY_MS),
-        ]
+def topic_specs(topics: Topics) -> list[TopicSpec]:
+    """Every topic the project creates, with its purpose and retention."""
+    return [
+        TopicSpec(topics.events, "the log of diplomatic events (key: event_id)", FOREVER),
+        TopicSpec(topics.dead_letters, "rejected records with their reason", 365 * DAY_MS),
+        TopicSpec(topics.stance_changes, "stance changes (key: actor_id)", 365 * DAY_MS),
+        TopicSpec(topics.digests, "rendered digests (key: subscription id)", 90 * DAY_MS),
+        TopicSpec(topics.claims, "internal: claims by actor_id", 30 * DAY_MS),
+        TopicSpec(topics.retractions, "internal: retractions by retracted event_id", 30 * DAY_MS),
+    ]
 
 
 @dataclass(frozen=True)
@@ -86,7 +55,7 @@ class TopicReport:
 
 async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> TopicReport:
     """Create the project's topics if missing; check the partition count of every one."""
-    specs = specs if specs is not None else Topics(settings.topic_prefix).specs()
+    specs = specs if specs is not None else topic_specs(settings.topics)
     names = [spec.name for spec in specs]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=30000)
     await admin.start()

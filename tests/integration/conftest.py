@@ -1,6 +1,6 @@
 """One real Kafka broker for the whole integration session.
 
-It is the project's own local broker (streams.local_broker), started on free
+It is the project's own local broker (streams.kafka.local_broker), started on free
 loopback ports with its data in a temporary folder and the jars fetched once
 into the repository's `.timeline/kafka/libs`. If it cannot be fetched or
 started, the session fails with the broker's own error: there is no stand-in.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.local_broker import LocalBroker
+from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
+from streams.kafka.metadata import topic_partitions
 from streams.settings import Settings
 
 
@@ -25,8 +26,7 @@ async def read_all(
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        partitions = await topic_partitions(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

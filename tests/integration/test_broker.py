@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.local_broker import BrokerError, LocalBroker, metadata_round_trip
-from streams.publisher import Publisher
+from streams.clients.publisher import Publisher
+from streams.kafka.local_broker import BrokerError, LocalBroker, metadata_round_trip
 from streams.topics import ensure_topics
 from tests.integration.conftest import broker_settings
 from tests.integration.helpers import read_all

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from streams.settings import Settings
-from streams.topics import Topics, ensure_topics
+from streams.topics import ensure_topics
 from tests.integration.helpers import read_all
 
 GOOD = (
@@ -56,7 +56,7 @@ def test_cli_publish_exit_codes_and_nothing_sent_on_invalid(settings: Settings, 
     from_stdin = timeline(settings, "publish", "-", stdin=GOOD + "\n")
     assert from_stdin.returncode == 0, from_stdin.stderr
 
-    records = asyncio.run(read_all(settings, Topics(settings.topic_prefix).events, 2))
+    records = asyncio.run(read_all(settings, settings.topics.events, 2))
     assert len(records) == 2
     assert records[0].key == records[1].key  # the same content gets the same derived id
 

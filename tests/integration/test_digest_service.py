@@ -24,10 +24,10 @@ from scheduler.sinks import TopicSink, signature
 from scheduler.subscriptions_file import save_subscriptions
 from schemas.digests import Digest
 from schemas.subscriptions import DigestSubscription, SinkConfig
-from streams.local_broker import LocalBroker
-from streams.publisher import Publisher
+from streams.clients.publisher import Publisher
+from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
-from streams.topics import Topics, ensure_topics
+from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
 from tests.integration.helpers import kcat_read, read_all, schema_errors
 from tests.integration.workers import WorkerProcess, environment, own_settings
@@ -201,7 +201,7 @@ def test_a_scheduled_digest_reaches_every_sink_once_per_window(
         try:
             wait_until(lambda: any(has_change(b, "digest-change-1") for b in webhook.bodies), "its digest")
         except AssertionError as error:
-            changes = asyncio.run(read_all(settings, Topics(settings.topic_prefix).stance_changes))
+            changes = asyncio.run(read_all(settings, settings.topics.stance_changes))
             raise AssertionError(
                 f"{error}; worker health {worker.get('/health')}; on the changes topic:"
                 f" {[(r.timestamp, r.value) for r in changes]}"
@@ -227,7 +227,7 @@ def test_a_scheduled_digest_reaches_every_sink_once_per_window(
     assert sorted(body["digest_id"] for body in webhook.bodies) == digest_ids  # the 2 failures were retried
     assert webhook.requests == len(digest_ids) + 2
     assert sorted(m["X-Timeline-Digest-Id"] for m in mailbox.messages) == digest_ids
-    on_topic = asyncio.run(read_all(settings, Topics(settings.topic_prefix).digests))
+    on_topic = asyncio.run(read_all(settings, settings.topics.digests))
     assert sorted(json.loads(r.value)["digest_id"] for r in on_topic) == digest_ids
     assert any(has_change(body, "digest-change-1") for body in webhook.bodies)
 
@@ -271,7 +271,7 @@ def test_scheduler_killed_and_restarted_across_windows_sends_each_window_once(
     assert len(files) == len(windows) == len(set(files))
     on_topic = [
         json.loads(r.value)
-        for r in asyncio.run(read_all(settings, Topics(settings.topic_prefix).digests))
+        for r in asyncio.run(read_all(settings, settings.topics.digests))
         if r.key == b"restarted"
     ]
     assert len(on_topic) == len(windows) == len({d["digest_id"] for d in on_topic})
@@ -283,7 +283,7 @@ def test_scheduler_killed_and_restarted_across_windows_sends_each_window_once(
 def test_kcat_reads_digests_that_match_the_json_schema(
     worker: WorkerProcess, digest_settings: Settings, repo: Path
 ) -> None:
-    records = kcat_read(digest_settings, Topics(digest_settings.topic_prefix).digests)
+    records = kcat_read(digest_settings, digest_settings.topics.digests)
     assert records, "run after the scheduler tests: the digest topic is empty"
     for key, document in records:
         assert schema_errors(repo, "digest.schema.json", document) == []
@@ -306,6 +306,6 @@ def test_a_digest_over_a_megabyte_reaches_the_topic(digest_settings: Settings) -
     )
     assert len(digest.model_dump_json()) > 4 * 1024 * 1024
     asyncio.run(TopicSink(SinkConfig(kind="topic"), digest_settings).deliver(digest))
-    records = asyncio.run(read_all(digest_settings, Topics(digest_settings.topic_prefix).digests))
+    records = asyncio.run(read_all(digest_settings, digest_settings.topics.digests))
     found = [Digest.model_validate_json(r.value) for r in records if r.key == b"big"]
     assert [d.digest_id for d in found] == ["dig-big-window"] and found[0].text == filler

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from schemas.events import parse_event
-from streams.publisher import Publisher
+from streams.clients.publisher import Publisher
 from streams.settings import Settings
-from streams.topics import Topics, ensure_topics
+from streams.topics import ensure_topics
 from tests.integration.helpers import kcat_read, read_all, schema_errors
 
 KCAT = shutil.which("kcat")
@@ -34,7 +34,7 @@ def test_kcat_reads_a_published_event_that_matches_the_json_schema(settings: Set
             return (await publisher.publish(line)).event_id
 
     event_id = asyncio.run(publish())
-    [(key, document)] = kcat_read(settings, Topics(settings.topic_prefix).events)
+    [(key, document)] = kcat_read(settings, settings.topics.events)
     assert key == event_id
     assert schema_errors(repo, "diplomatic-event.schema.json", document) == []
     assert document["event_id"] == event_id and document["schema_version"] == 1
@@ -70,7 +70,7 @@ def test_an_event_written_by_kcat_is_accepted_by_the_validator(
             settings.bootstrap,
             "-P",
             "-t",
-            Topics(settings.topic_prefix).events,
+            settings.topics.events,
             "-k",
             document["event_id"],
         ],
@@ -79,7 +79,7 @@ def test_an_event_written_by_kcat_is_accepted_by_the_validator(
         timeout=60,
         check=True,
     )
-    records = asyncio.run(read_all(settings, Topics(settings.topic_prefix).events, 1))
+    records = asyncio.run(read_all(settings, settings.topics.events, 1))
     assert records[0].key == b"kcat-wang-yi-g20"
     event = parse_event(records[0].value)
     assert event.type == "statement" and event.stances[0].issue_id == "us-russia-direct-talks"

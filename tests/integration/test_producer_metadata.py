@@ -1,10 +1,10 @@
-"""The worker's producer keeps knowing the topics it writes to (streams/producer_metadata.py)."""
+"""The worker's producer keeps knowing the topics it writes to (streams/kafka/producer_metadata.py)."""
 
 from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
-from streams.producer_metadata import keep_metadata_for
+from streams.kafka.producer_metadata import keep_metadata_for
 from streams.settings import Settings
 from streams.topics import FOREVER, TopicSpec, ensure_topics
 

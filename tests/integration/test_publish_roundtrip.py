@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 
 from schemas.events import parse_event
-from streams.publisher import Publisher, SyncPublisher
+from streams.clients.publisher import Publisher, SyncPublisher
 from streams.settings import Settings
-from streams.topics import Topics, ensure_topics
+from streams.topics import ensure_topics
 from tests.integration.helpers import read_all
 
 
@@ -24,7 +24,7 @@ async def test_seed_round_trip_keyed_by_event_id(settings: Settings, repo: Path)
         published = await publisher.publish_many(lines)
     assert len(published) == len(lines)
 
-    records = await read_all(settings, Topics(settings.topic_prefix).events, len(lines))
+    records = await read_all(settings, settings.topics.events, len(lines))
     assert len(records) == len(lines)
     by_key = {record.key: record for record in records}
     for line, sent in zip(lines, published, strict=True):
@@ -51,7 +51,7 @@ async def test_derived_ids_make_a_rerun_publish_the_same_keys(settings: Settings
     async with Publisher(settings) as publisher:
         second = await publisher.publish(dict(reversed(list(event.items()))))
     assert first.event_id == second.event_id and first.event_id.startswith("ev-")
-    records = await read_all(settings, Topics(settings.topic_prefix).events, 2)
+    records = await read_all(settings, settings.topics.events, 2)
     assert [record.key for record in records] == [first.event_id.encode()] * 2
     decoded = parse_event(records[0].value)
     assert [actor.actor_id for actor in decoded.actors] == ["emmanuel-macron", "volodymyr-zelensky"]
@@ -64,5 +64,5 @@ def test_sync_publisher_for_scripts(settings: Settings, repo: Path) -> None:
     with SyncPublisher(settings) as publisher:
         published = publisher.publish(seed_lines(repo)[0])
     assert published.offset == 0
-    records = asyncio.run(read_all(settings, Topics(settings.topic_prefix).events, 1))
+    records = asyncio.run(read_all(settings, settings.topics.events, 1))
     assert records[0].key == published.event_id.encode()

@@ -12,11 +12,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.local_broker import LocalBroker
-from streams.rebuild import rebuild
+from streams.kafka.local_broker import LocalBroker
 from streams.registry_files import load_registry
+from streams.replay.rebuild import rebuild
 from streams.settings import Settings
-from streams.topics import Topics
 from tests.integration.helpers import read_all
 from tests.integration.workers import WorkerProcess, own_settings, publish, start_seeded_worker
 
@@ -78,7 +77,7 @@ def test_seed_loads_and_the_api_answers_for_the_main_actors(worker: WorkerProces
 
 
 def test_unknown_ids_are_404_and_bad_parameters_422(worker: WorkerProcess) -> None:
-    from streams.query_client import QueryError
+    from streams.query.client import QueryError
 
     for path in ["/actors/nobody/stances", "/issues/moon-base/stances", "/events/no-such-event"]:
         with pytest.raises(QueryError) as caught:
@@ -127,7 +126,7 @@ def test_late_event_enters_history_but_not_the_current_view(
 
 
 def dlq_records(settings: Settings) -> list[Any]:
-    return asyncio.run(read_all(settings, Topics(settings.topic_prefix).dead_letters))
+    return asyncio.run(read_all(settings, settings.topics.dead_letters))
 
 
 def test_duplicate_changes_nothing_and_a_conflicting_duplicate_goes_to_the_dlq(
@@ -157,7 +156,7 @@ def test_duplicate_changes_nothing_and_a_conflicting_duplicate_goes_to_the_dlq(
 def test_dlq_gets_malformed_bytes_and_unknown_versions_while_good_events_flow(
     worker: WorkerProcess, stream_settings: Settings
 ) -> None:
-    topic = Topics(stream_settings.topic_prefix).events
+    topic = stream_settings.topics.events
 
     async def produce_raw() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=stream_settings.bootstrap)

@@ -13,11 +13,10 @@ import pytest
 
 from schemas.stances import StanceChange
 from schemas.subscriptions import ChangeFilter
-from streams.local_broker import LocalBroker
-from streams.publisher import Publisher
+from streams.clients.publisher import Publisher
+from streams.clients.subscriber import Subscriber, SyncSubscriber
+from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
-from streams.subscriber import Subscriber, SyncSubscriber
-from streams.topics import Topics
 from tests.integration.helpers import kcat_read, schema_errors
 from tests.integration.workers import WorkerProcess, own_settings, start_seeded_worker
 
@@ -160,7 +159,7 @@ def test_sse_sends_new_changes_live(seeded_worker: WorkerProcess, subs_settings:
 def test_kcat_reads_stance_changes_that_match_the_json_schema(
     seeded_worker: WorkerProcess, subs_settings: Settings, repo: Path
 ) -> None:
-    records = kcat_read(subs_settings, Topics(subs_settings.topic_prefix).stance_changes)
+    records = kcat_read(subs_settings, subs_settings.topics.stance_changes)
     assert len(records) >= 20
     for key, document in records:
         assert schema_errors(repo, "stance-change.schema.json", document) == []

@@ -8,11 +8,11 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.settings import Settings
-from streams.topics import TopicMismatchError, Topics, ensure_topics, list_topics
+from streams.topics import TopicMismatchError, ensure_topics, list_topics, topic_specs
 
 
 async def test_topics_created_once_then_found(settings: Settings) -> None:
-    names = [spec.name for spec in Topics(settings.topic_prefix).specs()]
+    names = [spec.name for spec in topic_specs(settings.topics)]
     first = await ensure_topics(settings)
     assert sorted(first.created) == sorted(names) and first.existing == []
     second = await ensure_topics(settings)
@@ -22,7 +22,7 @@ async def test_topics_created_once_then_found(settings: Settings) -> None:
 
 
 async def test_partition_mismatch_is_an_error_not_a_change(settings: Settings) -> None:
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
     await admin.start()
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.local_broker import LocalBroker
+from streams.kafka.local_broker import LocalBroker
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
 from tests.integration.workers import WorkerProcess, publish, seed_folded, seed_lines

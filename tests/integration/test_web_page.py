@@ -15,7 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from streams.local_broker import LocalBroker
+from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
 from tests.integration.conftest import REPO
 from tests.integration.workers import WorkerProcess, own_settings, publish, start_seeded_worker

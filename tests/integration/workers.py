@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from streams.publisher import Publisher
-from streams.query_client import QueryError, get_json, wait_until_ready
+from streams.clients.publisher import Publisher
+from streams.query.client import QueryError, get_json, wait_until_ready
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port

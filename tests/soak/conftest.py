@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.local_broker import LocalBroker
+from streams.kafka.local_broker import LocalBroker
 from tests.integration.conftest import broker_settings
 from tests.soak.harness import Summary
 

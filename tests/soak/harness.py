@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from bench.generate import write_registry
 from schemas.events import DiplomaticEvent
-from streams.publisher import Publisher
-from streams.query_client import QueryError
+from streams.clients.publisher import Publisher
+from streams.kafka.metadata import partitions_by_topic
+from streams.query.client import QueryError
 from streams.registry_files import load_registry
 from streams.settings import Settings
-from streams.topics import Topics
 from tests.integration.conftest import free_port
 from tests.integration.helpers import read_all
 from tests.integration.workers import WorkerProcess
@@ -257,10 +257,9 @@ def settle(settings: Settings, *topics: str, quiet: float = 3.0, timeout: float 
         consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap)
         await consumer.start()
         try:
-            cluster = await consumer._client.fetch_all_metadata()
+            found = await partitions_by_topic(consumer, topics)
             result = {}
-            for topic in topics:
-                parts = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or []]
+            for topic, parts in found.items():
                 result[topic] = sum((await consumer.end_offsets(parts)).values()) if parts else 0
             return result
         finally:
@@ -285,7 +284,7 @@ def records_in_log_order(settings: Settings, topic: str) -> list[ConsumerRecord[
 
 
 def dead_letters(settings: Settings) -> list[ConsumerRecord[bytes, bytes]]:
-    return records_in_log_order(settings, Topics(settings.topic_prefix).dead_letters)
+    return records_in_log_order(settings, settings.topics.dead_letters)
 
 
 def header(record: ConsumerRecord[bytes, bytes], name: str) -> str:
@@ -304,7 +303,7 @@ class Check:
 def logged_events(settings: Settings) -> dict[str, bytes]:
     """event_id -> the bytes of its first record in the event log (the copy that counts)."""
     first: dict[str, bytes] = {}
-    for record in records_in_log_order(settings, Topics(settings.topic_prefix).events):
+    for record in records_in_log_order(settings, settings.topics.events):
         if record.key is not None and record.value is not None:
             first.setdefault(record.key.decode(errors="replace"), record.value)
     return first
@@ -326,7 +325,7 @@ def check_against_oracle(settings: Settings, worker: WorkerProcess, documents: S
 
     The publisher stamps `recorded_at` when it sends, and that breaks ties in event
     time, so the oracle takes it from the log."""
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     settle(settings, topics.claims, topics.stance_changes)
     served = worker.get("/stances")
     mismatches = view_mismatches(expected_view(as_logged(settings, documents)), served)

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from bench.generate import events as bench_events
-from streams.local_broker import LocalBroker
+from streams.kafka.local_broker import LocalBroker
 from streams.topics import ensure_topics
 from tests.integration.conftest import broker_settings
 from tests.integration.workers import WorkerProcess

@@ -6,7 +6,7 @@
 - The stance changes must be exactly those that folding the claim operations
   in the order the claims topic holds them gives (rule 6): each change once
   after de-duplication by change_id, none missing, none extra. The change
-  detection itself is the pure `streams.fold` reducer, as the reliability
+  detection itself is the pure `streams.core.fold` reducer, as the reliability
   notes prescribe ("the same stance reducer").
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from schemas.stances import Stance
-from streams.fold import change_id, change_kind, current_of, newer
-from streams.records import ClaimOp
+from streams.core.fold import change_id, change_kind, current_of, newer
+from streams.core.records import ClaimOp
 
 Key = tuple[str, str]
 

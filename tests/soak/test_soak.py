@@ -27,15 +27,15 @@ import pytest
 from scheduler.ledger import Ledger
 from scheduler.subscriptions_file import save_subscriptions
 from schemas.subscriptions import DigestSubscription
-from streams.local_broker import LocalBroker
-from streams.publisher import InvalidEventError
-from streams.query_client import QueryError
-from streams.rebuild import rebuild
+from streams.clients.publisher import InvalidEventError
+from streams.clients.subscriber import Subscriber
+from streams.kafka.local_broker import LocalBroker
+from streams.query.client import QueryError
 from streams.registry_files import load_registry
-from streams.replay import Replay
+from streams.replay.memory import Replay
+from streams.replay.rebuild import rebuild
 from streams.settings import Settings
-from streams.subscriber import Subscriber
-from streams.topics import Topics, ensure_topics
+from streams.topics import ensure_topics
 from tests.integration.conftest import broker_settings
 from tests.integration.helpers import read_all
 from tests.integration.test_digest_service import Webhook, scheduler_process
@@ -188,7 +188,7 @@ def test_a_poison_record_is_never_silently_skipped(broker: LocalBroker, home: Pa
     count = sized(5_000)
     documents = generator.good_events(count, seed=102)
     settings = soak_settings(broker.settings, home, "poison.")
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     asyncio.run(ensure_topics(settings))
     row = Row("2 poison records", events=count)
     started = time.monotonic()
@@ -253,7 +253,7 @@ def test_a_malformed_flood_goes_to_the_dlq_and_changes_nothing_else(
     count = sized(100_000)
     documents = generator.good_events(count, seed=103)
     settings = soak_settings(broker.settings, home, "flood.")
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     asyncio.run(ensure_topics(settings))
     bad = generator.bad_records(
         sized(1_000), seed=3, template=documents[0], max_bytes=settings.max_event_bytes
@@ -379,7 +379,7 @@ def without_recorded_at(stances: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def read_changes(settings: Settings) -> list[Any]:
-    return asyncio.run(read_all(settings, Topics(settings.topic_prefix).stance_changes, timeout=120))
+    return asyncio.run(read_all(settings, settings.topics.stance_changes, timeout=120))
 
 
 # 6 --------------------------------------------------------------------------------
@@ -626,7 +626,7 @@ def test_digest_faults_give_one_digest_per_window_per_sink(
 
 
 def read_all_digests(settings: Settings) -> list[Any]:
-    return asyncio.run(read_all(settings, Topics(settings.topic_prefix).digests, timeout=60))
+    return asyncio.run(read_all(settings, settings.topics.digests, timeout=60))
 
 
 # 10 -------------------------------------------------------------------------------
@@ -638,7 +638,7 @@ def test_limits_oversized_events_and_a_subscriber_far_behind(
     count = sized(20_000)
     documents = generator.good_events(count, seed=110)
     settings = soak_settings(broker.settings, home, "limits.")
-    topics = Topics(settings.topic_prefix)
+    topics = settings.topics
     asyncio.run(ensure_topics(settings))
     row = Row("10 limits: oversized, subscriber far behind", events=count)
     started = time.monotonic()

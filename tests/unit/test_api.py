@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 
 from schemas import Stance
 from schemas.time import EventTime, Precision
-from streams.api import create_api, end_of
-from streams.records import current_key, encode, history_key
+from streams.core.records import current_key, encode, history_key
+from streams.query.api import create_api, end_of
+from streams.query.view import StanceView
 from streams.registry_files import load_registry
-from streams.view import StanceView
 
 
 def claim(event_id: str, day: int, score: float) -> Stance:

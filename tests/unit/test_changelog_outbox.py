@@ -1,4 +1,4 @@
-"""The worker's changelog outbox keeps each event's table writes apart (streams/tables.py)."""
+"""The worker's changelog outbox keeps each event's table writes apart (streams/worker/tables.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from faust.streams import _current_event
 
-from streams.tables import ChangelogOutbox
+from streams.worker.tables import ChangelogOutbox
 
 
 class FakeEvent:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from streams.local_broker import LocalBroker
+from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
 
 # Where the container's addresses differ from loopback by necessity.

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from schemas.stances import ChangeKind, Position, Stance
 from schemas.time import EventTime, Precision
-from streams.fold import as_of, change_id, change_kind, current_of, order_key
-from streams.records import StoredStance
-from streams.stance_book import StanceBook
-from streams.state_hash import canonical
+from streams.core.fold import as_of, change_id, change_kind, current_of, order_key
+from streams.core.records import StoredStance
+from streams.core.stance_book import StanceBook
+from streams.core.state_hash import canonical
 
 BASE = datetime(2025, 2, 1, tzinfo=UTC)
 DETECTED = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from faust.types import TP
 
-from streams.app import LeanMonitor
+from streams.worker.app import LeanMonitor
 
 
 def test_stream_inbound_time_is_kept_per_partition() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.offsets import HoleWatch, next_commit
+from streams.worker.offsets import HoleWatch, next_commit
 
 
 def test_a_run_starting_at_the_committed_offset_is_committed_and_removed() -> None:

@@ -11,7 +11,7 @@ import pytest
 from schemas import Registry
 from schemas.stances import ChangeKind
 from streams.registry_files import load_registry
-from streams.replay import Replay
+from streams.replay.memory import Replay
 
 T0 = 1_740_000_000_000
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas import Registry
-from streams.publisher import InvalidEventError, prepare_event
+from streams.clients.publisher import InvalidEventError, prepare_event
 from streams.registry_files import load_registry
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from bench.generate import events, write_registry
 from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
-from streams.fold import claims_of, stance_documents
-from streams.records import (
+from streams.core.fold import claims_of, stance_documents
+from streams.core.records import (
     ClaimOp,
     RetractRequest,
     StoredStance,
@@ -29,8 +29,8 @@ from streams.records import (
     encode_stored,
     parse_stored,
 )
+from streams.core.stance_book import StanceBook
 from streams.registry_files import load_registry
-from streams.stance_book import StanceBook
 
 
 def orjson_bytes(model: BaseModel) -> bytes:

@@ -7,10 +7,10 @@ import orjson
 
 from schemas import Registry
 from schemas.stances import StanceChange
-from streams.pipeline import Pipeline
-from streams.records import ClaimOp, RetractRequest
+from streams.core.pipeline import Pipeline
+from streams.core.records import ClaimOp, RetractRequest
+from streams.core.stance_book import StanceBook
 from streams.registry_files import load_registry
-from streams.stance_book import StanceBook
 
 T0 = 1_740_000_000_000
 

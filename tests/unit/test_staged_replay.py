@@ -10,8 +10,8 @@ import pytest
 
 from bench.generate import events, write_registry
 from streams.registry_files import load_registry
-from streams.replay import Replay
-from streams.staged_replay import StagedReplay, StanceStageStopped
+from streams.replay.memory import Replay
+from streams.replay.staged import StagedReplay, StanceStageStopped
 
 T0 = 1_740_000_000_000
 

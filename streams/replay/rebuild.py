@@ -2,7 +2,7 @@
 
 Faust's per-event machinery is the slow part of the live path, so bulk work
 reads `diplomacy.events` with `getmany` and folds in memory, the event step
-here and the stance step in a second process (`streams.staged_replay`). The
+here and the stance step in a second process (`streams.replay.staged`). The
 result's SHA-256 must equal the live view's (rule 4).
 """
 
@@ -14,14 +14,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from schemas.registry import Registry
 from streams.collector import fewer_collections
-from streams.replay import Replay
+from streams.core.stores import CURRENT, HISTORY
+from streams.kafka.metadata import topic_partitions
+from streams.replay.memory import Replay
+from streams.replay.staged import StagedReplay
 from streams.settings import Settings
-from streams.staged_replay import StagedReplay
-from streams.topics import Topics
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,11 @@ async def rebuild(
     """Read the event log from offset 0 to its current end and fold it into fresh state.
 
     With two processes (the default on a machine with two cores or more) the
-    stance step runs in a second process (`streams.staged_replay`); with one,
-    everything runs here (`streams.replay`). Both give the same state.
+    stance step runs in a second process (`streams.replay.staged`); with one,
+    everything runs here (`streams.replay.memory`). Both give the same state.
     """
     processes = processes if processes is not None else (2 if (os.cpu_count() or 1) >= 2 else 1)
-    topic = Topics(settings.topic_prefix).events
+    topic = settings.topics.events
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap,
         group_id=None,
@@ -87,10 +88,7 @@ async def _replay(
     started = time.perf_counter()
     count = 0
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            cluster = await consumer._client.fetch_all_metadata()
-            partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        partitions = await topic_partitions(consumer, topic)
         if not partitions:
             raise RuntimeError(f"topic {topic} does not exist on {settings.bootstrap}")
         consumer.assign(partitions)
@@ -120,6 +118,6 @@ async def _replay(
         seconds=time.perf_counter() - started,
         dead_letters=len(outcome.dead_letters),
         changes=outcome.changes,
-        stances=len(outcome.stores["stance-current"]),
-        claims=len(outcome.stores["stance-history"]),
+        stances=len(outcome.stores[CURRENT]),
+        claims=len(outcome.stores[HISTORY]),
     )

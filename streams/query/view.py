@@ -17,10 +17,10 @@ import orjson
 from schemas.digests import Digest
 from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
-from streams.fold import as_of, claims_of, order_key
-from streams.records import EventRecord, parse_stored
-from streams.state_hash import state_hash
-from streams.tables import CURRENT, EVENTS, HISTORY
+from streams.core.fold import as_of, claims_of, order_key
+from streams.core.records import EventRecord, parse_stored
+from streams.core.state_hash import state_hash
+from streams.core.stores import CURRENT, EVENTS, HISTORY
 
 K = TypeVar("K")
 M = TypeVar("M")

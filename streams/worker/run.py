@@ -10,18 +10,17 @@ import faust
 from faust.contrib.asgi import AsgiService
 
 from schemas.registry import Registry
-from streams.agents import register_agents
-from streams.api import create_api
-from streams.app import create_app
 from streams.collector import collect_less_often
-from streams.pipeline import Pipeline
+from streams.core.pipeline import Pipeline
+from streams.core.stance_book import StanceBook
+from streams.query.api import create_api
+from streams.query.view import StanceView
+from streams.query.view_feed import ViewFeed
 from streams.registry_files import load_registry
 from streams.settings import Settings
-from streams.stance_book import StanceBook
-from streams.tables import ChangelogOutbox, declare_tables
-from streams.topics import Topics
-from streams.view import StanceView
-from streams.view_feed import ViewFeed
+from streams.worker.agents import register_agents
+from streams.worker.app import create_app
+from streams.worker.tables import ChangelogOutbox, declare_tables
 
 
 @dataclass
@@ -42,7 +41,7 @@ def build_worker(settings: Settings, registry: Registry | None = None) -> Worker
         registry,
         max_event_bytes=settings.max_event_bytes,
     )
-    register_agents(app, Topics(settings.topic_prefix), pipeline, outbox)
+    register_agents(app, settings.topics, pipeline, outbox)
     view = StanceView()
     api = create_api(view, registry)
     services = [

@@ -30,7 +30,6 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from schemas.stances import StanceChange
 from schemas.subscriptions import ChangeFilter
 from streams.settings import Settings
-from streams.topics import Topics
 
 StartPoint = Literal["latest", "earliest"] | datetime
 
@@ -70,7 +69,7 @@ class Subscriber:
         self.group_id = group_id
         self.filters = filters or ChangeFilter()
         self.start_point = start
-        self.topic = Topics(settings.topic_prefix).stance_changes
+        self.topic = settings.topics.stance_changes
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._remember = remember
         self._consumer: AIOKafkaConsumer | None = None

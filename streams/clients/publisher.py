@@ -34,7 +34,6 @@ from schemas.events import (
 from schemas.registry import Registry, UnknownReferenceError
 from streams.registry_files import load_registry
 from streams.settings import Settings
-from streams.topics import Topics
 
 EventInput = DiplomaticEvent | dict[str, Any] | str | bytes
 
@@ -97,7 +96,7 @@ class Publisher:
     def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
         self.settings = settings
         self.registry = registry if registry is not None else load_registry(settings.registry_files)
-        self.topic = Topics(settings.topic_prefix).events
+        self.topic = settings.topics.events
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:

@@ -7,14 +7,15 @@ from collections.abc import Mapping
 
 import orjson
 
-STORES = ("events", "stance-current", "stance-history")
+from streams.core.stores import EVENTS, STORE_NAMES
+
 BOOKKEEPING = ("made_current", "replaced")
 """Fields of a stored stance that record the order claims arrived in (for re-sending a
 change after a crash), not the state: a replay in another order differs there only."""
 
 
 def canonical(name: str, value: bytes) -> bytes:
-    if name == "events":
+    if name == EVENTS:
         return value
     document = orjson.loads(value)
     for field in BOOKKEEPING:
@@ -25,7 +26,7 @@ def canonical(name: str, value: bytes) -> bytes:
 def state_hash(stores: Mapping[str, Mapping[bytes, bytes]]) -> str:
     """Hash every (store, key, canonical value) in sorted order; equal state gives an equal hash."""
     digest = hashlib.sha256()
-    for name in STORES:
+    for name in STORE_NAMES:
         store = stores.get(name, {})
         for key in sorted(store):
             value = canonical(name, store[key])

@@ -14,12 +14,12 @@ from typing import Any
 import faust
 
 from schemas.stances import StanceChange
-from streams.pipeline import Pipeline
-from streams.producer_metadata import keep_metadata_for
-from streams.records import ClaimOp, RetractRequest, encode
-from streams.replay import error_text
-from streams.tables import ChangelogOutbox
-from streams.topics import Topics
+from streams.core.dead_letters import error_text
+from streams.core.pipeline import Pipeline
+from streams.core.records import ClaimOp, RetractRequest, encode
+from streams.kafka.producer_metadata import keep_metadata_for
+from streams.settings import Topics
+from streams.worker.tables import ChangelogOutbox
 
 logger = logging.getLogger(__name__)
 

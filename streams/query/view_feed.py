@@ -8,11 +8,11 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
-from streams.offsets import FETCH_MAX_WAIT_MS
+from streams.core.stores import CURRENT, EVENTS, HISTORY
+from streams.kafka.metadata import partitions_by_topic
+from streams.query.view import StanceView
 from streams.settings import Settings
-from streams.tables import CURRENT, EVENTS, HISTORY, changelog_topic
-from streams.topics import Topics
-from streams.view import StanceView
+from streams.worker.offsets import FETCH_MAX_WAIT_MS
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +23,9 @@ class ViewFeed(Service):
     def __init__(self, settings: Settings, view: StanceView, **kwargs: object) -> None:
         self.settings = settings
         self.view = view
-        self.stores = {changelog_topic(settings, name): name for name in (EVENTS, CURRENT, HISTORY)}
-        self.changes_topic = Topics(settings.topic_prefix).stance_changes
-        self.digests_topic = Topics(settings.topic_prefix).digests
+        self.stores = {settings.topics.changelog(name): name for name in (EVENTS, CURRENT, HISTORY)}
+        self.changes_topic = settings.topics.stance_changes
+        self.digests_topic = settings.topics.digests
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
     @Service.task
@@ -78,8 +78,7 @@ class ViewFeed(Service):
         """Every partition of the watched topics; waits until the worker has created them."""
         wanted = [*self.stores, self.changes_topic, self.digests_topic]
         while True:
-            cluster = await consumer._client.fetch_all_metadata()
-            found = {topic: cluster.partitions_for_topic(topic) for topic in wanted}
+            found = await partitions_by_topic(consumer, wanted)
             if all(found.values()):
-                return [TopicPartition(topic, p) for topic, ps in found.items() for p in sorted(ps or [])]
+                return [partition for partitions in found.values() for partition in partitions]
             await asyncio.sleep(0.5)

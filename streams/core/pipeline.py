@@ -24,9 +24,9 @@ from typing import Protocol
 from schemas.registry import Registry
 from schemas.stances import StanceChange
 from schemas.time import EventTime
-from streams.ingest import Accepted, Duplicate, Rejected, StanceDocument, decide, retract
-from streams.records import ClaimOp, EventRecord, RetractRequest, encode_claim_op, encode_record
-from streams.stance_book import StanceBook
+from streams.core.ingest import Accepted, Duplicate, Rejected, StanceDocument, decide, retract
+from streams.core.records import ClaimOp, EventRecord, RetractRequest, encode_claim_op, encode_record
+from streams.core.stance_book import StanceBook
 
 Store = MutableMapping[bytes, bytes]
 

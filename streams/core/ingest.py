@@ -21,8 +21,8 @@ from schemas.events import (
 )
 from schemas.registry import Registry, UnknownReferenceError
 from schemas.time import EventTime
-from streams.fold import stance_documents
-from streams.records import EventRecord
+from streams.core.fold import stance_documents
+from streams.core.records import EventRecord
 
 StanceDocument = dict[str, Any]
 """A stance claim as the JSON of `schemas.stances.Stance` (`fold.stance_documents`)."""

@@ -7,30 +7,18 @@ instead of through a topic, so the state equals what the workers build.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas.registry import Registry
 from schemas.stances import StanceChange
-from streams.pipeline import Pipeline, utc_now
-from streams.records import ClaimOp, RetractRequest
-from streams.stance_book import StanceBook
-from streams.state_hash import state_hash
-
-
-def error_text(error: BaseException) -> str:
-    """What a dead letter says about the exception that stopped its record."""
-    return "".join(traceback.format_exception_only(error)).strip()
-
-
-@dataclass
-class DeadLetter:
-    key: bytes | None
-    value: bytes | None
-    reason: str
-    error: str
+from streams.core.dead_letters import DeadLetter, error_text
+from streams.core.pipeline import Pipeline, utc_now
+from streams.core.records import ClaimOp, RetractRequest
+from streams.core.stance_book import StanceBook
+from streams.core.state_hash import state_hash
+from streams.core.stores import CURRENT, EVENTS, HISTORY
 
 
 @dataclass
@@ -97,7 +85,7 @@ class Replay:
         """Nothing to release (the staged replay stops its process here)."""
 
     def stores(self) -> dict[str, dict[bytes, bytes]]:
-        return {"events": self.events, "stance-current": self.current, "stance-history": self.history}
+        return {EVENTS: self.events, CURRENT: self.current, HISTORY: self.history}
 
     def hash(self) -> str:
         return state_hash(self.stores())

@@ -9,8 +9,8 @@ import faust
 from faust.sensors import Monitor
 from faust.types import TP, EventT, StreamT
 
-from streams.offsets import GaplessCommitConsumer
 from streams.settings import Settings
+from streams.worker.offsets import GaplessCommitConsumer
 
 
 class LeanMonitor(Monitor):
@@ -73,6 +73,6 @@ def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
         Monitor=LeanMonitor,
         autodiscover=False,
     )
-    # faust's consumer can commit past a record not yet processed (streams/offsets.py).
+    # faust's consumer can commit past a record not yet processed (streams/worker/offsets.py).
     app.transport.Consumer = GaplessCommitConsumer  # type: ignore[misc]
     return app

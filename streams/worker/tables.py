@@ -7,12 +7,8 @@ from typing import Any
 
 import faust
 
+from streams.core.stores import CURRENT, EVENTS, HISTORY
 from streams.settings import Settings
-
-EVENTS = "events"
-CURRENT = "stance-current"
-HISTORY = "stance-history"
-
 
 ChangelogRecord = tuple[str, int | None, bytes, bytes | None]
 """Topic, partition (None: from the key), key and value (None deletes)."""
@@ -65,18 +61,6 @@ class Tables:
     """actor|issue -> current Stance JSON; partitioned like the claims topic (by actor)."""
     history: Any
     """actor|issue|event_id -> Stance JSON, one record per claim."""
-
-    def changelog_topics(self) -> dict[str, str]:
-        return {
-            EVENTS: self.events.changelog_topic.get_topic_name(),
-            CURRENT: self.current.changelog_topic.get_topic_name(),
-            HISTORY: self.history.changelog_topic.get_topic_name(),
-        }
-
-
-def changelog_topic(settings: Settings, table: str) -> str:
-    """faust's name for a table's changelog topic."""
-    return f"{settings.app_id}-{table}-changelog"
 
 
 def declare_tables(app: faust.App, settings: Settings, outbox: ChangelogOutbox) -> Tables:

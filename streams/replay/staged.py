@@ -20,10 +20,12 @@ from typing import Any
 
 from schemas.registry import Registry
 from schemas.stances import StanceChange
-from streams.pipeline import Pipeline, fold_claim, utc_now
-from streams.records import ClaimOp, RetractRequest
-from streams.replay import DeadLetter, Outcome, error_text
-from streams.stance_book import StanceBook
+from streams.core.dead_letters import DeadLetter, error_text
+from streams.core.pipeline import Pipeline, fold_claim, utc_now
+from streams.core.records import ClaimOp, RetractRequest
+from streams.core.stance_book import StanceBook
+from streams.core.stores import CURRENT, EVENTS, HISTORY
+from streams.replay.memory import Outcome
 
 BATCH = 2000
 """Claim ops per message on the pipe: few enough system calls, little held in flight."""
@@ -85,7 +87,7 @@ class StagedReplay:
             ) from error
         self._process.join(30)
         return Outcome(
-            stores={"events": self.events, "stance-current": current, "stance-history": history},
+            stores={EVENTS: self.events, CURRENT: current, HISTORY: history},
             changes=changes,
             dead_letters=self.dead_letters + dead_letters,
         )

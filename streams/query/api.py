@@ -29,8 +29,9 @@ from schemas.registry import Registry
 from schemas.stances import Stance, StanceChange
 from schemas.subscriptions import ChangeFilter
 from schemas.time import Precision, parse_event_time_text
-from streams.fold import order_key
-from streams.view import StanceView
+from streams.core.fold import order_key
+from streams.core.stores import CURRENT, EVENTS, HISTORY
+from streams.query.view import StanceView
 
 
 class Health(BaseModel):
@@ -125,7 +126,7 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
             raise HTTPException(404, f"unknown issue {issue_id!r} (GET /issues lists the known ones)")
         return issue
 
-    web = resources.files("streams.web")
+    web = resources.files("streams.query.web")
     api.mount("/static", StaticFiles(directory=str(web)), name="static")
 
     @api.get("/", include_in_schema=False)
@@ -140,7 +141,7 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
             ready=view.ready,
             events=len(view.events),
             stances=len(view.current),
-            claims=len(view.raw["stance-history"]),
+            claims=len(view.raw[HISTORY]),
         )
         if not view.ready:
             raise HTTPException(503, body.model_dump(), headers={"Retry-After": "1"})
@@ -257,9 +258,9 @@ def create_api(view: StanceView, registry: Registry) -> FastAPI:
     async def state(view: Ready) -> Any:
         return StateHash(
             sha256=view.hash(),
-            events=len(view.raw["events"]),
-            stances=len(view.raw["stance-current"]),
-            claims=len(view.raw["stance-history"]),
+            events=len(view.raw[EVENTS]),
+            stances=len(view.raw[CURRENT]),
+            claims=len(view.raw[HISTORY]),
         )
 
     return api

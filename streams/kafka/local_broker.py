@@ -103,7 +103,7 @@ class LocalBroker:
         for tool in ("mvn", "java"):
             if shutil.which(tool) is None:
                 raise BrokerError(f"'{tool}' is not on PATH: the local broker needs Java 17 and Maven")
-        pom = resources.files("streams.broker_files").joinpath("pom.xml")
+        pom = resources.files("streams.kafka.broker_files").joinpath("pom.xml")
         staging = self.libs.with_name(self.libs.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -144,7 +144,7 @@ class LocalBroker:
         controller = self.settings.controller_port
         return "\n".join(
             [
-                "# written by diplomatic-timeline (streams/local_broker.py); edits are overwritten",
+                "# written by diplomatic-timeline (streams/kafka/local_broker.py); edits are overwritten",
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@{host}:{controller}",
@@ -176,7 +176,7 @@ class LocalBroker:
     def _write_config(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(self.server_properties())
-        log_config = resources.files("streams.broker_files").joinpath("log4j2.properties")
+        log_config = resources.files("streams.kafka.broker_files").joinpath("log4j2.properties")
         self.log_config.write_text(log_config.read_text())
 
     def _java(self, main_class: str, *args: str, heap: str) -> list[str]:

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from schemas.stances import ChangeKind, Stance, StanceChange
 from schemas.time import EventTime
-from streams.fold import change_kind, current_of, make_change, newer
-from streams.records import (
+from streams.core.fold import change_kind, current_of, make_change, newer
+from streams.core.records import (
     StoredStance,
     current_key,
     encode,

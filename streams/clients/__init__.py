@@ -1,0 +1,1 @@
+"""The client SDKs for scripts: the publisher (validate, then send) and the subscriber (typed changes)."""

@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every room: the local broker, topic metadata, producer metadata."""

@@ -1,0 +1,1 @@
+"""The faust worker: the app, its tables, the agents, consumer offsets, and the assembly that runs them."""
