@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from schemas.digests import Digest
-from schemas.subscriptions import SinkConfig
+from schemas.subscriptions import SINK_KINDS, SinkConfig
 from streams.settings import Settings
 
 
@@ -164,7 +164,9 @@ def make_sink(config: SinkConfig, settings: Settings) -> Sink:
         return TopicSink(config, settings)
     if config.kind == "webhook":
         return WebhookSink(config)
-    return SmtpSink(config, settings)
+    if config.kind == "smtp":
+        return SmtpSink(config, settings)
+    raise ValueError(f"unknown sink kind {config.kind!r} (known: {', '.join(SINK_KINDS)})")
 
 
 async def deliver_with_retries(

@@ -7,7 +7,6 @@ publishers through the exported JSON Schema) agrees on these shapes.
 from schemas.actors import Actor, ActorKind, Alias, Role
 from schemas.digests import Digest, DigestGroup
 from schemas.events import (
-    CURRENT_SCHEMA_VERSION,
     AgreementEvent,
     AnnouncementEvent,
     CallEvent,
@@ -29,7 +28,7 @@ from schemas.issues import Issue
 from schemas.registry import Registry, UnknownReferenceError
 from schemas.stances import ChangeKind, Position, Stance, StanceChange, StanceClaim
 from schemas.time import EventTime, Precision
-from schemas.upcasting import UnsupportedSchemaVersionError, upcast
+from schemas.upcasting import CURRENT_SCHEMA_VERSION, UnsupportedSchemaVersionError, upcast
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",

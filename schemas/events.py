@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from pydantic import (
@@ -28,8 +28,7 @@ from pydantic import (
 from schemas.actors import CountryCode
 from schemas.stances import StanceClaim
 from schemas.time import EventTime, require_utc
-
-CURRENT_SCHEMA_VERSION = 1
+from schemas.upcasting import UnsupportedSchemaVersionError, upcast
 
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 """Letters, digits and `._:-`, at most 128 characters; the Kafka key of the event."""
@@ -196,7 +195,10 @@ DiplomaticEvent = Annotated[
     | RetractionEvent,
     Field(discriminator="type"),
 ]
-EVENT_TYPES = ("statement", "meeting", "visit", "call", "announcement", "agreement", "retraction")
+EVENT_TYPES: tuple[str, ...] = tuple(
+    get_args(member.model_fields["type"].annotation)[0] for member in get_args(get_args(DiplomaticEvent)[0])
+)
+"""The `type` tags of the union, in its order (derived, so a new event type is listed by itself)."""
 
 event_adapter: TypeAdapter[DiplomaticEvent] = TypeAdapter(DiplomaticEvent)
 
@@ -228,8 +230,6 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def parse_event(raw: bytes | str | dict[str, Any]) -> DiplomaticEvent:
     """Decode, upcast and validate one event; raise `EventRejected` with a reason."""
-    from schemas.upcasting import UnsupportedSchemaVersionError, upcast
-
     document: Any
     if isinstance(raw, dict):
         document = raw

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -55,12 +55,17 @@ class IntervalSchedule(BaseModel):
 Schedule = Annotated[CronSchedule | IntervalSchedule, Field(discriminator="kind")]
 
 
+SinkKind = Literal["stdout", "file", "topic", "webhook", "smtp"]
+SINK_KINDS: tuple[str, ...] = get_args(SinkKind)
+"""Every kind of sink, listed once: the CLI, the model and `make_sink` read it from here."""
+
+
 class SinkConfig(BaseModel):
     """Where a digest goes: `stdout`, `file`, `topic`, `webhook` or `smtp`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["stdout", "file", "topic", "webhook", "smtp"]
+    kind: SinkKind
     target: str | None = Field(
         default=None,
         description="file: a folder; webhook: the URL; smtp: host:port/to@address; none otherwise.",

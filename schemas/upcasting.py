@@ -12,9 +12,10 @@ instead of `type`, a plain `date`, one `actor` string and `claims` with
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from schemas.events import CURRENT_SCHEMA_VERSION
+CURRENT_SCHEMA_VERSION: Final = 1
+"""The version this reader writes; `schemas.events` pins `schema_version` to it."""
 
 Document = dict[str, Any]
 

@@ -22,7 +22,14 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from schemas.stances import ChangeKind, Stance, StanceChange
-from schemas.subscriptions import ChangeFilter, CronSchedule, DigestSubscription, IntervalSchedule, SinkConfig
+from schemas.subscriptions import (
+    SINK_KINDS,
+    ChangeFilter,
+    CronSchedule,
+    DigestSubscription,
+    IntervalSchedule,
+    SinkConfig,
+)
 from streams.clients.subscriber import StartPoint
 from streams.kafka.local_broker import BrokerError, LocalBroker
 from streams.settings import Settings
@@ -537,7 +544,7 @@ def subscribe(
 
 def _parse_sink(text: str, fmt: str, secret: str | None) -> SinkConfig:
     kind, _, target = text.partition(":")
-    if kind not in ("stdout", "file", "topic", "webhook", "smtp"):
+    if kind not in SINK_KINDS:
         raise click.BadParameter(
             f"{text!r}: a sink is stdout, file:DIR, topic, webhook:URL or smtp:HOST:PORT/TO"
         )

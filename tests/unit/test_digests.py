@@ -252,3 +252,16 @@ async def test_a_change_that_reaches_the_topic_after_its_window_was_built_goes_i
     assert actors(first) == [[]]  # the change before the subscription's first window is not in it
     assert actors(second) == [["donald-trump", "keir-starmer"]]
     assert actors(third) == [[]]  # sent once
+
+
+def test_make_sink_refuses_an_unknown_kind_instead_of_falling_back() -> None:
+    import pytest
+
+    from scheduler.sinks import make_sink
+    from schemas.subscriptions import SINK_KINDS, SinkConfig
+    from streams.settings import Settings
+
+    assert set(SINK_KINDS) == {"stdout", "file", "topic", "webhook", "smtp"}
+    stray = SinkConfig.model_construct(kind="carrier-pigeon", target=None, format="markdown", secret=None)
+    with pytest.raises(ValueError, match="unknown sink kind 'carrier-pigeon'"):
+        make_sink(stray, Settings())

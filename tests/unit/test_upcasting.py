@@ -44,3 +44,12 @@ def test_current_version_is_left_alone() -> None:
 def test_unknown_versions_are_refused(version: object) -> None:
     with pytest.raises(UnsupportedSchemaVersionError):
         upcast({"schema_version": version})
+
+
+def test_the_models_pin_the_version_the_upcaster_brings_documents_to() -> None:
+    from typing import get_args
+
+    from schemas.events import StatementEvent
+    from schemas.upcasting import CURRENT_SCHEMA_VERSION
+
+    assert get_args(StatementEvent.model_fields["schema_version"].annotation) == (CURRENT_SCHEMA_VERSION,)
