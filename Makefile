@@ -6,13 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: help install run stop test lint unit integration schema clean system-packages broker-jars bench bench-quick soak
 
-help:
-	@echo "make run    start the broker, create topics, publish the seed (Ctrl-C stops)"
-	@echo "make stop   stop anything 'make run' left running"
-	@echo "make test   install what is needed, then ruff, mypy and pytest"
-	@echo "make bench  the full benchmark (bench/results/latest.json, .png)"
-	@echo "make soak   the reliability scenarios: kills, bad input, restarts (about 20 minutes)"
-	@echo "make schema regenerate schemas/jsonschema/ from the models"
+help: ## list every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## the virtualenv in .venv with the project and its dev and bench extras
 
-broker-jars: $(STAMP)
+broker-jars: $(STAMP) ## download the Kafka broker's jars from Maven Central (once)
 	$(BIN)/timeline broker fetch
 
 # Debian packages the tests use: kcat (a Kafka client no one here wrote) and
 # Chromium with its driver (the browser tests of the web page).
-system-packages:
+system-packages: ## the Debian packages the tests use: kcat, chromium, chromium-driver
 	@missing=""; \
 	command -v kcat >/dev/null 2>&1 || missing="$$missing kcat"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -38,41 +33,41 @@ system-packages:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: $(STAMP)
+run: $(STAMP) ## start the broker, create topics, start worker and scheduler, publish the seed (Ctrl-C stops)
 	$(BIN)/timeline up
 
-stop:
+stop: ## stop anything 'make run' left running
 	-$(BIN)/timeline down
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check schemas streams scheduler tests bench
 	$(BIN)/ruff format --check schemas streams scheduler tests bench
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) ## the unit tests only (no broker, seconds)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP) system-packages broker-jars
+integration: $(STAMP) system-packages broker-jars ## the integration tests only (a real broker, minutes)
 	$(BIN)/pytest -q tests/integration
 
-test: $(STAMP) system-packages broker-jars lint bench-quick
+test: $(STAMP) system-packages broker-jars lint bench-quick ## install what is needed, then ruff, mypy, the quick bench and every test
 	$(BIN)/pytest -q
 
 # The benchmark on small numbers (seconds): keeps it from rotting; asserts no timing.
-bench-quick: $(STAMP) broker-jars
+bench-quick: $(STAMP) broker-jars ## the benchmark on small numbers (keeps it from rotting; asserts no timing)
 	$(BIN)/python -m bench.run --quick
 
 # The full benchmark: bench/results/latest.json, latest.png and a table (about 10 minutes).
-bench: $(STAMP) broker-jars
+bench: $(STAMP) broker-jars ## the full benchmark: bench/results/latest.json, latest.png and a table
 	$(BIN)/python -m bench.run
 
 # The reliability scenarios (tests/soak): real broker and workers, faults, and an oracle.
 # Not part of `make test`; TIMELINE_SOAK_SCALE=0.1 runs them on a tenth of the events.
-soak: $(STAMP) system-packages broker-jars
+soak: $(STAMP) system-packages broker-jars ## the reliability scenarios: kills, bad input, restarts (about 20 minutes)
 	TIMELINE_SOAK=1 $(BIN)/pytest -q -s -p no:randomly tests/soak
 
-schema: $(STAMP)
+schema: $(STAMP) ## regenerate schemas/jsonschema/ from the models
 	$(BIN)/timeline schema export
 
-clean:
+clean: ## remove the virtualenv, local state and caches
 	rm -rf $(VENV) .timeline .pytest_cache .mypy_cache .ruff_cache
