@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from schemas.events import encode_event
 from schemas.json_schema import json_schemas, render
-from streams.cli import main
+from streams.cli.entry import main
 from streams.clients.publisher import prepare_event
 from streams.registry_files import load_registry
 

@@ -1,0 +1,212 @@
+"""`timeline up` and `timeline down`: the whole system as child processes of one command.
+
+`up` starts the broker, creates the topics, writes a default digest on a
+first run, starts a worker and the scheduler as `python -m streams.cli ...`,
+publishes the seed and waits until the view holds it; `down` stops what a
+detached `up` left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from schemas.subscriptions import DigestSubscription, IntervalSchedule, SinkConfig
+from streams.cli.publish import send_all
+from streams.cli.root import reach_kafka, settings_of
+from streams.kafka.local_broker import BrokerError, LocalBroker
+from streams.settings import Settings
+
+
+@click.command()
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="JSONL events to publish once everything runs (default: seed/events.jsonl if present).",
+)
+@click.option("--detach", is_flag=True, help="Leave everything running and return.")
+@click.pass_context
+def up(context: click.Context, seed: Path | None, detach: bool) -> None:
+    """Start everything (broker, topics, worker), load the seed; Ctrl-C stops it all cleanly."""
+    from streams.clients.publisher import Publisher
+    from streams.query.client import QueryError, wait_until_ready
+    from streams.topics import ensure_topics
+
+    settings = settings_of(context)
+    local = LocalBroker(settings)
+    try:
+        local.start()
+    except BrokerError as error:
+        raise click.ClickException(str(error)) from error
+    worker_process: subprocess.Popen[bytes] | None = None
+    scheduler_process: subprocess.Popen[bytes] | None = None
+    try:
+        reach_kafka(settings)
+        asyncio.run(ensure_topics(settings))
+        _ensure_default_digest(settings)
+        worker_process = _start_worker(settings)
+        scheduler_process = _start_process(settings, "scheduler", "scheduler.log")
+        click.echo(f"worker starting (pid {worker_process.pid}); query API on {settings.api}")
+        try:
+            process = worker_process
+            wait_until_ready(settings.api, timeout=180, alive=lambda: process.poll() is None)
+        except QueryError as error:
+            tail = _worker_log(settings).read_text(errors="replace").strip()[-2000:]
+            raise click.ClickException(f"{error}; last lines of {_worker_log(settings)}:\n{tail}") from error
+        seed = seed or (Path("seed/events.jsonl") if Path("seed/events.jsonl").exists() else None)
+        if seed is not None:
+            publisher = Publisher(settings)
+            prepared = [
+                publisher.prepare_outgoing(line, line=number)
+                for number, line in enumerate(seed.read_bytes().splitlines(), start=1)
+                if line.strip()
+            ]
+            count = asyncio.run(send_all(publisher, prepared))
+            click.echo(f"published {count} seed event(s) from {seed}")
+            _wait_for_events(settings, {key.decode() for key, _ in prepared})
+        click.echo(_next_steps(settings))
+        (settings.home / "worker.pid").write_text(str(worker_process.pid))
+        (settings.home / "scheduler.pid").write_text(str(scheduler_process.pid))
+        if detach:
+            return
+        click.echo("running; press Ctrl-C to stop everything")
+        _wait_for_interrupt()
+    finally:
+        if not detach:
+            click.echo("stopping ...")
+            for running in (scheduler_process, worker_process):
+                if running is not None:
+                    _stop_process(running)
+            local.stop()
+            click.echo("stopped")
+
+
+def _worker_log(settings: Settings) -> Path:
+    """One log per query port, so several workers on one machine keep their logs apart."""
+    return settings.home / f"worker-{settings.web_port}.log"
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """A worker process logging to its own file."""
+    return _start_process(settings, "worker", _worker_log(settings).name)
+
+
+def _start_process(settings: Settings, command: str, log_name: str) -> subprocess.Popen[bytes]:
+    """`timeline COMMAND` as a child in its own session, so a Ctrl-C reaches only `up`, which stops it."""
+    log_path = settings.home / log_name
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+DEFAULT_DIGEST = "seed-watch"
+
+
+def _ensure_default_digest(settings: Settings) -> None:
+    """On a first run, a one-minute digest of everything, as Markdown files and on the digest topic."""
+    from scheduler.subscriptions_file import save_subscriptions
+
+    if settings.subscriptions_path.exists():
+        return
+    folder = (settings.home / "digests").absolute()
+    save_subscriptions(
+        settings.subscriptions_path,
+        [
+            DigestSubscription(
+                id=DEFAULT_DIGEST,
+                schedule=IntervalSchedule(seconds=60),
+                sinks=(SinkConfig(kind="file", target=str(folder)), SinkConfig(kind="topic")),
+                start=datetime.now(UTC),
+            )
+        ],
+    )
+    click.echo(f"created digest subscription {DEFAULT_DIGEST}: every minute, Markdown files in {folder}")
+
+
+def _stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM for a clean shutdown; SIGKILL if it takes longer than the timeout."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_events(settings: Settings, event_ids: set[str | None], timeout: float = 60) -> None:
+    """Wait until the worker's view holds every published event, so the first query answers."""
+    import time
+
+    from streams.query.client import QueryError, get_json
+
+    deadline = time.monotonic() + timeout
+    pending = {event_id for event_id in event_ids if event_id}
+    while pending and time.monotonic() < deadline:
+        for event_id in list(pending):
+            try:
+                get_json(settings.api, f"/events/{event_id}")
+                pending.discard(event_id)
+            except QueryError:
+                break
+        time.sleep(0.2)
+    if pending:
+        click.echo(f"warning: {len(pending)} seed event(s) not yet in the view", err=True)
+
+
+@click.command()
+@click.pass_context
+def down(context: click.Context) -> None:
+    """Stop what `timeline up --detach` (or an interrupted `make run`) left running."""
+    settings = settings_of(context)
+    for name in ("scheduler", "worker"):
+        pid_file = settings.home / f"{name}.pid"
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGTERM)
+            click.echo(f"stopped the {name} (pid {pid})")
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            pass
+        pid_file.unlink(missing_ok=True)
+    click.echo("broker stopped" if LocalBroker(settings).stop() else "no broker was running")
+
+
+def _wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM, then let `up` stop everything."""
+    received = []
+    signal.signal(signal.SIGTERM, lambda *_: received.append(True))
+    try:
+        while not received:
+            signal.pause() if hasattr(signal, "pause") else None
+    except KeyboardInterrupt:
+        pass
+
+
+def _next_steps(settings: Settings) -> str:
+    """What to try once everything runs, with this run's addresses."""
+    topic = f"{settings.topic_prefix}events"
+    return (
+        f"\nbroker: {settings.bootstrap}\n"
+        "try:\n"
+        f"  kcat -b {settings.bootstrap} -C -t {topic} -e -o beginning | head -3\n"
+        "  .venv/bin/timeline stance keir-starmer\n"
+        f"  curl -s {settings.api}/issues/us-backstop/stances\n"
+        "  .venv/bin/timeline changes\n"
+        f"  open {settings.api}/docs for the API\n"
+        "  .venv/bin/timeline subscribe --follow\n"
+        f"  ls {(settings.home / 'digests').absolute()}   # a Markdown digest each minute\n"
+    )
