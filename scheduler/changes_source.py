@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer
-
 from schemas.stances import StanceChange
+from streams.kafka import connection
 from streams.kafka.metadata import topic_partitions
 from streams.settings import Settings
 
@@ -17,7 +16,7 @@ SLACK = timedelta(minutes=5)
 async def changes_between(settings: Settings, start: datetime, end: datetime) -> list[StanceChange]:
     """Every change (de-duplicated by change_id) with start <= detected_at < end."""
     topic = settings.topics.stance_changes
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = connection.consumer(settings, enable_auto_commit=False)
     await consumer.start()
     found: dict[str, StanceChange] = {}
     try:

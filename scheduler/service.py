@@ -43,7 +43,7 @@ SHUTDOWN_WAIT_SECONDS = 30.0
 
 async def run_digest_job(subscription_id: str, settings_json: str) -> RunReport | None:
     """The job APScheduler persists (by this module path) and calls at each window end."""
-    settings = Settings.model_validate_json(settings_json)
+    settings = Settings.from_json_and_environment(settings_json)
     subscription = next(
         (s for s in load_subscriptions(settings.subscriptions_path) if s.id == subscription_id), None
     )
@@ -110,7 +110,7 @@ class DigestService:
     def sync_jobs(self, run_now: bool = False) -> None:
         """Make the persistent jobs match the subscriptions file."""
         subscriptions = {s.id: s for s in load_subscriptions(self.settings.subscriptions_path)}
-        settings_json = self.settings.model_dump_json()
+        settings_json = self.settings.without_secrets_json()
         for job in self.scheduler.get_jobs(jobstore=JOB_STORE):
             if job.id not in subscriptions:
                 job.remove()

@@ -13,6 +13,7 @@ from typing import ClassVar, Protocol
 
 from schemas.digests import Digest
 from schemas.subscriptions import SINK_KINDS, SinkConfig
+from streams.kafka import connection
 from streams.settings import Settings
 
 
@@ -76,15 +77,14 @@ class TopicSink:
         self.settings = settings
 
     async def deliver(self, digest: Digest) -> None:
-        from aiokafka import AIOKafkaProducer
 
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap,
+        producer = connection.producer(
+            self.settings,
             acks="all",
             enable_idempotence=True,
-            # A busy window's digest (text, Markdown and HTML of every change) passed 1 MB,
-            # the default request and topic limit, and failed on every retry (`make soak`,
-            # scenario 9: 1,065,071 bytes). Compressed, it is a tenth of that.
+            # A busy window's digest (text, Markdown and HTML of every change) can pass 1 MB,
+            # the default request and topic limit, and then failed on every retry; compressed,
+            # it fits (found by `make soak`: docs/reliability.md).
             compression_type="gzip",
             max_request_size=MAX_DIGEST_BYTES,
         )

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,31 @@ class Settings(BaseSettings):
         default=None,
         description="An existing broker to use instead of the local one (e.g. docker compose).",
     )
+    broker_secure: bool = Field(
+        default=False,
+        description="The local broker listens with SASL_SSL (SCRAM-SHA-512, TLS from a CA of its own);"
+        " clients default to that listener, its CA and its user. Data in HOME/kafka-secure.",
+    )
+
+    security_protocol: SecurityProtocol | None = Field(
+        default=None,
+        description="How every client reaches Kafka; default PLAINTEXT, or SASL_SSL with BROKER_SECURE.",
+    )
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = Field(
+        default=None, description="Prefer SASL_PASSWORD_FILE or SASL_PASSWORD_ENV: a value here shows in env."
+    )
+    sasl_password_file: Path | None = Field(default=None, description="A file holding the SASL password.")
+    sasl_password_env: str | None = Field(
+        default=None, description="The name of an environment variable holding the SASL password."
+    )
+    ssl_cafile: Path | None = Field(
+        default=None, description="CA certificates (PEM) to trust the brokers by."
+    )
+    ssl_certfile: Path | None = Field(default=None, description="A client certificate (PEM), for mutual TLS.")
+    ssl_keyfile: Path | None = Field(default=None, description="The client certificate's private key (PEM).")
+    ssl_check_hostname: bool = Field(default=True, description="Check the broker's name against its cert.")
 
     topic_prefix: str = "diplomacy."
     partitions: int = Field(default=4, ge=1, le=1024)
@@ -114,10 +143,22 @@ class Settings(BaseSettings):
         """These settings as TIMELINE_* variables, for a child process (a worker, a scheduler)."""
         variables = {}
         for name, value in self.model_dump(mode="json").items():
+            secret = getattr(self, name)
+            if isinstance(secret, SecretStr):
+                value = secret.get_secret_value()  # the child needs the value, not its mask
             if value is not None:
                 text = json.dumps(value) if isinstance(value, list | dict) else str(value)
                 variables[f"TIMELINE_{name.upper()}"] = text
         return variables
+
+    def without_secrets_json(self) -> str:
+        """These settings as JSON for a job store on disk: the SASL password is left out."""
+        return self.model_dump_json(exclude={"sasl_password"})
+
+    @classmethod
+    def from_json_and_environment(cls, document: str) -> Settings:
+        """Settings from `without_secrets_json`, the secrets read again from TIMELINE_* variables."""
+        return cls(**json.loads(document))
 
     @property
     def bootstrap(self) -> str:
@@ -151,4 +192,5 @@ class Settings(BaseSettings):
 
     @property
     def broker_dir(self) -> Path:
-        return (self.kafka_data_dir or self.home / "kafka").absolute()
+        default = self.home / ("kafka-secure" if self.broker_secure else "kafka")
+        return (self.kafka_data_dir or default).absolute()

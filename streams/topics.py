@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.kafka import connection
 from streams.settings import Settings, Topics
 
 DAY_MS = 24 * 3600 * 1000
@@ -57,7 +58,7 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
     """Create the project's topics if missing; check the partition count of every one."""
     specs = specs if specs is not None else topic_specs(settings.topics)
     names = [spec.name for spec in specs]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=30000)
+    admin = connection.admin(settings, request_timeout_ms=30000)
     await admin.start()
     try:
         existing = await _partition_counts(admin, names)
@@ -130,7 +131,7 @@ def _check_partitions(counts: dict[str, int], expected: int) -> None:
 
 async def list_topics(settings: Settings) -> dict[str, int]:
     """Every topic on the broker with its partition count."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=30000)
+    admin = connection.admin(settings, request_timeout_ms=30000)
     await admin.start()
     try:
         return await _partition_counts(admin, await admin.list_topics())

@@ -32,6 +32,7 @@ from schemas.events import (
     parse_event,
 )
 from schemas.registry import Registry, UnknownReferenceError
+from streams.kafka import connection
 from streams.registry_files import load_registry
 from streams.settings import Settings
 
@@ -100,8 +101,8 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap,
+        self._producer = connection.producer(
+            self.settings,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
@@ -143,8 +144,8 @@ class Publisher:
         """Validate one event; keep only its key and bytes for sending.
 
         A batch held as validated models costs the cyclic garbage collector a
-        scan of every nested object, which doubled the cost of validating a
-        large batch (bench: 38 vs 16 us per event); keys and bytes are not scanned.
+        scan of every nested object, a large share of the cost of validating a
+        large batch (docs/benchmarks.md); keys and bytes are not scanned.
         """
         event, encoded = self.prepare(raw, line=line)
         return _key(event), encoded

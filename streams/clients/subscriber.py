@@ -29,6 +29,7 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from schemas.stances import StanceChange
 from schemas.subscriptions import ChangeFilter
+from streams.kafka import connection
 from streams.settings import Settings
 
 StartPoint = Literal["latest", "earliest"] | datetime
@@ -83,8 +84,8 @@ class Subscriber:
 
     async def start(self) -> None:
         reset = self.start_point if isinstance(self.start_point, str) else "earliest"
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap,
+        consumer = connection.consumer(
+            self.settings,
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset=reset,

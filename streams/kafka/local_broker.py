@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from streams.kafka import connection
+from streams.kafka.broker_config import scram_arguments, server_properties
+from streams.kafka.connection import local_security
 from streams.settings import Settings
 
 READY_LINE = "Kafka Server started"
@@ -64,11 +67,9 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-async def metadata_round_trip(bootstrap: str, timeout: float = 10.0) -> int:
+async def metadata_round_trip(settings: Settings, timeout: float = 10.0) -> int:
     """Ask the broker for cluster metadata; return the number of brokers it reports."""
-    from aiokafka import AIOKafkaClient
-
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    client = connection.client(settings, request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(client.bootstrap(), timeout)
         metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout)
@@ -90,6 +91,7 @@ class LocalBroker:
         self.log_config = self.directory / "log4j2.properties"
         self.log_file = self.directory / "broker.log"
         self.pid_file = self.directory / "broker.pid"
+        self.security = local_security(settings) if settings.broker_secure else None
 
     # -- jars -------------------------------------------------------------
 
@@ -139,42 +141,13 @@ class LocalBroker:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def server_properties(self) -> str:
-        host = self.settings.broker_host
-        port = self.settings.broker_port
-        controller = self.settings.controller_port
-        return "\n".join(
-            [
-                "# written by diplomatic-timeline (streams/kafka/local_broker.py); edits are overwritten",
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@{host}:{controller}",
-                f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}",
-                f"advertised.listeners=PLAINTEXT://{host}:{port}",
-                "inter.broker.listener.name=PLAINTEXT",
-                "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                f"log.dirs={self.data}",
-                f"num.partitions={self.settings.partitions}",
-                "default.replication.factor=1",
-                # Topics are created explicitly with one partition count (see streams/topics.py).
-                "auto.create.topics.enable=false",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=4",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "transaction.state.log.num.partitions=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "log.cleaner.dedupe.buffer.size=33554432",
-                "num.network.threads=2",
-                "num.io.threads=2",
-                "",
-            ]
-        )
+        return server_properties(self.settings, self.data, self.security)
 
     def _write_config(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.security is not None:
+            self.security.ensure(self.settings.broker_host)
+        self.config_file.touch(mode=0o600)  # it holds the broker's own password when secured
         self.config_file.write_text(self.server_properties())
         log_config = resources.files("streams.kafka.broker_files").joinpath("log4j2.properties")
         self.log_config.write_text(log_config.read_text())
@@ -205,6 +178,7 @@ class LocalBroker:
                 f"--cluster-id={self.cluster_id()}",
                 f"--config={self.config_file}",
                 "--ignore-formatted",
+                *scram_arguments(self.security),
                 heap="256m",
             ),
             capture_output=True,
@@ -294,7 +268,7 @@ class LocalBroker:
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             try:
-                if asyncio.run(metadata_round_trip(self.settings.bootstrap)) >= 1:
+                if asyncio.run(metadata_round_trip(self.settings)) >= 1:
                     return
             except Exception as error:  # noqa: BLE001 - retried until the deadline, then reported
                 last_error = error

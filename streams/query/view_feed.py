@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 
 from streams.core.stores import CURRENT, EVENTS, HISTORY
+from streams.kafka import connection
 from streams.kafka.metadata import partitions_by_topic
 from streams.query.view import StanceView
 from streams.settings import Settings
@@ -30,8 +31,8 @@ class ViewFeed(Service):
 
     @Service.task
     async def _feed(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap,
+        consumer = connection.consumer(
+            self.settings,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=5000,

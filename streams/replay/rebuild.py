@@ -3,7 +3,7 @@
 Faust's per-event machinery is the slow part of the live path, so bulk work
 reads `diplomacy.events` with `getmany` and folds in memory, the event step
 here and the stance step in a second process (`streams.replay.staged`). The
-result's SHA-256 must equal the live view's (rule 4).
+result's SHA-256 must equal the live view's (docs/semantics.md, "Replay is exact").
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from schemas.registry import Registry
 from streams.collector import fewer_collections
 from streams.core.stores import CURRENT, HISTORY
+from streams.kafka import connection
 from streams.kafka.metadata import topic_partitions
 from streams.replay.memory import Replay
 from streams.replay.staged import StagedReplay
@@ -50,8 +51,8 @@ async def rebuild(
     """
     processes = processes if processes is not None else (2 if (os.cpu_count() or 1) >= 2 else 1)
     topic = settings.topics.events
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap,
+    consumer = connection.consumer(
+        settings,
         group_id=None,
         client_id=f"rebuild-{uuid.uuid4().hex[:6]}",
         enable_auto_commit=False,

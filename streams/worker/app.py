@@ -9,13 +9,14 @@ import faust
 from faust.sensors import Monitor
 from faust.types import TP, EventT, StreamT
 
+from streams.kafka import connection
 from streams.settings import Settings
 from streams.worker.offsets import GaplessCommitConsumer
 
 
 class LeanMonitor(Monitor):
     """faust's Monitor without its per-event, per-table-access and per-send bookkeeping
-    (about a third of faust's own cost per event).
+    (a large share of faust's own cost per event: docs/benchmarks.md).
 
     The worker exposes no faust stats page, so nothing reads those figures.
     One is kept: the time each partition's stream last took an event, which
@@ -44,13 +45,13 @@ def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
     """A faust app for this project's topics and tables, with the store in memory.
 
     Tables are rebuilt from their changelog topics when a worker starts, so a
-    crashed or restarted worker resumes where the log says (rule 7).
+    crashed or restarted worker resumes where the log says (docs/semantics.md, "Nothing is lost").
     """
     datadir = (settings.home / "workers" / worker_name).absolute()
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.bootstrap}",
+        **connection.faust_broker_options(settings),
         store="memory://",
         datadir=str(datadir),
         topic_partitions=settings.partitions,
@@ -62,7 +63,7 @@ def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
         broker_session_timeout=10,
         broker_heartbeat_interval=1,
         producer_acks=-1,
-        # Tuned for throughput (see bench/ and the README's benchmark section).
+        # Tuned for throughput (see bench/ and docs/benchmarks.md).
         producer_linger=0.01,
         producer_max_batch_size=256 * 1024,
         broker_max_poll_records=5000,

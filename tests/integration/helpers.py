@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
+from streams.kafka import connection
 from streams.kafka.metadata import topic_partitions
 from streams.settings import Settings
 
@@ -22,7 +22,7 @@ async def read_all(
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read a topic from the beginning: until `expected` records arrived, or with
     `expected=None` up to the end it had when the read began."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = connection.consumer(settings, enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:

@@ -17,7 +17,7 @@ from tests.integration.helpers import read_all
 
 def test_session_broker_answers_metadata(broker: LocalBroker) -> None:
     assert broker.status().running
-    assert asyncio.run(metadata_round_trip(broker.settings.bootstrap)) == 1
+    assert asyncio.run(metadata_round_trip(broker.settings)) == 1
     assert "Kafka Server started" in broker.log_file.read_text()
 
 

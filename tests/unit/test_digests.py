@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -265,3 +266,16 @@ def test_make_sink_refuses_an_unknown_kind_instead_of_falling_back() -> None:
     stray = SinkConfig.model_construct(kind="carrier-pigeon", target=None, format="markdown", secret=None)
     with pytest.raises(ValueError, match="unknown sink kind 'carrier-pigeon'"):
         make_sink(stray, Settings())
+
+
+def test_job_settings_keep_no_password_and_get_it_back_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.settings import Settings
+
+    monkeypatch.setenv("TIMELINE_SASL_PASSWORD", "s3cret")
+    stored = Settings(topic_prefix="x.").without_secrets_json()
+    assert "s3cret" not in stored and "sasl_password" not in json.loads(stored)
+    again = Settings.from_json_and_environment(stored)
+    assert again.topic_prefix == "x." and again.sasl_password is not None
+    assert again.sasl_password.get_secret_value() == "s3cret"
