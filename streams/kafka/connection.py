@@ -37,6 +37,8 @@ class Security:
     username: str | None = None
     password: str | None = None
     ssl_context: ssl.SSLContext | None = None
+    password_source: str | None = None
+    """Which setting the password came from, for an error message."""
 
     def aiokafka_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"security_protocol": self.protocol}
@@ -67,13 +69,15 @@ def resolve_security(settings: Settings) -> Security:
     if not username:
         raise ConnectionSettingsError(f"TIMELINE_SECURITY_PROTOCOL={protocol} needs TIMELINE_SASL_USERNAME")
     mechanism = settings.sasl_mechanism if settings.sasl_username or not local else MECHANISM
-    return Security(protocol, mechanism, username, _password(settings, local), context)
+    password, source = _password(settings, local)
+    return Security(protocol, mechanism, username, password, context, source)
 
 
-def _password(settings: Settings, local: LocalSecurity | None) -> str:
+def _password(settings: Settings, local: LocalSecurity | None) -> tuple[str, str]:
+    """The password and where it came from."""
     if settings.sasl_password_file is not None:
         try:
-            return settings.sasl_password_file.read_text("utf-8").strip()
+            return settings.sasl_password_file.read_text("utf-8").strip(), "TIMELINE_SASL_PASSWORD_FILE"
         except OSError as error:
             raise ConnectionSettingsError(
                 f"TIMELINE_SASL_PASSWORD_FILE: cannot read {settings.sasl_password_file}: {error.strerror}"
@@ -84,11 +88,11 @@ def _password(settings: Settings, local: LocalSecurity | None) -> str:
             raise ConnectionSettingsError(
                 f"TIMELINE_SASL_PASSWORD_ENV names {settings.sasl_password_env}, which is not set"
             )
-        return value
+        return value, f"TIMELINE_SASL_PASSWORD_ENV ({settings.sasl_password_env})"
     if settings.sasl_password is not None:
-        return settings.sasl_password.get_secret_value()
+        return settings.sasl_password.get_secret_value(), "TIMELINE_SASL_PASSWORD"
     if local is not None and local.password_file(CLIENT_USER).exists():
-        return local.password(CLIENT_USER)
+        return local.password(CLIENT_USER), f"the local broker's {local.password_file(CLIENT_USER)}"
     raise ConnectionSettingsError(
         "SASL needs a password: set TIMELINE_SASL_PASSWORD_FILE, TIMELINE_SASL_PASSWORD_ENV"
         " or TIMELINE_SASL_PASSWORD"

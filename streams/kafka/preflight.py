@@ -91,7 +91,7 @@ def describe_failure(
     if isinstance(error, SaslAuthenticationFailed):
         return (
             f"SASL login to {address} refused for user {security.username!r} ({security.mechanism}):"
-            " wrong password or unknown user (TIMELINE_SASL_USERNAME, TIMELINE_SASL_PASSWORD_FILE)"
+            f" wrong password or unknown user (the password came from {security.password_source})"
         )
     if isinstance(error, ConnectionRefusedError):
         return f"nothing listens at {address}: is the broker running? ('timeline broker start')"
