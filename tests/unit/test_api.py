@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from schemas import Stance
 from schemas.time import EventTime, Precision
 from streams.core.records import current_key, encode, history_key
-from streams.query.api import create_api, end_of
+from streams.query.api import ROUTERS, create_api
+from streams.query.dependencies import end_of
 from streams.query.view import StanceView
 from streams.registry_files import load_registry
 
@@ -73,3 +76,41 @@ def test_unknown_ids_404_and_bad_parameters_422(view: StanceView) -> None:
 def test_a_day_as_of_covers_the_whole_day() -> None:
     assert end_of("2025-02-17") == datetime(2025, 2, 17, 23, 59, 59, 999999, tzinfo=UTC)
     assert end_of("2025-02") == datetime(2025, 2, 28, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+EXPECTED_OPERATIONS = {
+    ("get", "/health"),
+    ("get", "/state/hash"),
+    ("get", "/actors"),
+    ("get", "/actors/{actor_id}"),
+    ("get", "/actors/{actor_id}/stances"),
+    ("get", "/actors/{actor_id}/timeline"),
+    ("get", "/actors/{actor_id}/history"),
+    ("get", "/stances"),
+    ("get", "/issues"),
+    ("get", "/issues/{issue_id}/stances"),
+    ("get", "/digests/latest"),
+    ("get", "/changes"),
+    ("get", "/changes/stream"),
+    ("get", "/events/{event_id}"),
+}
+"""Every documented operation: a route lost (or added) when the routers change fails here."""
+
+
+def test_openapi_lists_exactly_the_expected_operations(view: StanceView) -> None:
+    paths = TestClient(create_api(view, load_registry())).get("/openapi.json").json()["paths"]
+    assert {(method, path) for path, operations in paths.items() for method in operations} == (
+        EXPECTED_OPERATIONS
+    )
+
+
+def test_every_handler_and_dependency_is_async() -> None:
+    """A sync one would run in FastAPI's thread pool, reading the view off the loop that feeds it."""
+    routes = [route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)]
+    assert {(method.lower(), route.path) for route in routes for method in route.methods or ()} >= (
+        EXPECTED_OPERATIONS
+    )
+    dependants = [route.dependant for route in routes]
+    for dependant in dependants:  # grows as it goes: the dependencies of dependencies too
+        dependants += dependant.dependencies
+    assert [d.call for d in dependants if not inspect.iscoroutinefunction(d.call)] == []
