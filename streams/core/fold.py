@@ -2,8 +2,9 @@
 
 The current stance of (actor, issue) is the claim with the latest event time
 (`occurred_at`); ties go to the later `recorded_at`, then the larger
-event_id (rule 1). Claims are a set: the same claims in any order give the
-same current stance, so live processing and a replay agree (rule 4).
+event_id (docs/semantics.md, "Event time wins"). Claims are a set: the same
+claims in any order give the same current stance, so live processing and a
+replay agree (docs/semantics.md, "Replay is exact").
 """
 
 from __future__ import annotations
@@ -82,7 +83,10 @@ def current_of(claims: Iterable[Stance]) -> Stance | None:
 
 
 def as_of(claims: Iterable[Stance], moment: datetime) -> Stance | None:
-    """The stance at `moment`: the fold of the claims that happened at or before it (rule 5)."""
+    """The stance at `moment`: the fold of the claims that happened at or before it.
+
+    See docs/semantics.md, "As of, on two axes" (only the event-time axis is built).
+    """
     return current_of(claim for claim in claims if claim.occurred_at.at <= moment)
 
 
@@ -95,7 +99,9 @@ def _side(stance: Stance) -> int:
 
 
 def change_kind(previous: Stance | None, current: Stance | None, threshold: float) -> ChangeKind | None:
-    """What kind of change going from `previous` to `current` is, or None if it is not one (rule 6).
+    """What kind of change going from `previous` to `current` is, or None if it is not one.
+
+    See docs/semantics.md, "A change is a change".
 
     A first stance is `new`; a stance removed with nothing left is `withdrawn`;
     a flip of side (support to oppose, or the score's sign) is `reversed`; another

@@ -44,8 +44,8 @@ class Duplicate:
     one accepted (same `recorded_at`, which the publisher stamps at each send),
     its claims (or retraction request) are sent again: the stance step holds
     them already and only re-sends, with the same change_id, a change a crash
-    may have lost (rule 7). A copy published later has another `recorded_at`
-    and sends nothing (rule 2).
+    may have lost (docs/semantics.md, "Nothing is lost"). A copy published later
+    has another `recorded_at` and sends nothing (docs/semantics.md, "Idempotent").
     """
 
     event_id: str

@@ -1,7 +1,8 @@
 """The shapes stored in tables and sent on internal topics, and their byte encoding.
 
 Values are compact JSON (orjson) so that a table's changelog is readable by
-any client and a replay produces the same bytes as live processing (rule 4).
+any client and a replay produces the same bytes as live processing
+(docs/semantics.md, "Replay is exact").
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def encode_claim_op(
 
     `stance` is a claim's JSON (`fold.stance_documents`) and `cause_occurred_at`
     the cause's event time as JSON. The event step sends one op per claim and
-    never reads it back; writing the JSON without the two models takes a fifth
-    of the time (a unit test holds the bytes equal).
+    never reads it back, so it writes the JSON without building the two models,
+    which cost more than the rest of the op (a unit test holds the bytes equal).
     """
     return to_size(
         orjson.dumps(
@@ -90,9 +91,10 @@ class StoredStance(Stance):
 
     `made_current` and `replaced` (the event_id of the stance it took over from,
     None for a first stance) let a claim read again after a crash re-send the
-    change it made and repair a current record the crash lost (rule 7): the
-    history and current tables have separate changelogs, and a crash can keep
-    one write and lose the other, or keep both and lose the change.
+    change it made and repair a current record the crash lost: the history and
+    current tables have separate changelogs, and a crash can keep one write and
+    lose the other, or keep both and lose the change (docs/semantics.md,
+    "Nothing is lost").
     """
 
     made_current: bool = False
@@ -141,10 +143,9 @@ def to_size(encoded: bytes) -> bytes:
     """A copy of orjson's output in a buffer of its own size.
 
     orjson (3.13) returns its output in the buffer it wrote into, which it does
-    not shrink: a 760-byte event record held about 4 KB. The tables, the view
-    and a rebuild keep a record per event and per claim, so every value they
-    store is copied to its size first (tracemalloc: 10.8 KB per replayed event
-    before, see the README's memory figures).
+    not shrink: a small record held a buffer several times its size. The tables,
+    the view and a rebuild keep a record per event and per claim, so every value
+    they store is copied to its size first (the figures: docs/benchmarks.md).
     """
     return memoryview(encoded).tobytes()
 
@@ -152,8 +153,8 @@ def to_size(encoded: bytes) -> bytes:
 def encode(model: BaseModel) -> bytes:
     """Compact JSON of a model: the bytes of `orjson.dumps(model.model_dump(mode="json"))`.
 
-    pydantic writes them itself, without building the dict first (about half
-    the time), into a buffer of their own size; a unit test holds the two equal,
+    pydantic writes them itself, without building the dict first (cheaper), into
+    a buffer of their own size; a unit test holds the two equal,
     so records written before this change read and hash the same.
     """
     return model.__pydantic_serializer__.to_json(model)

@@ -1,4 +1,7 @@
-"""A SHA-256 of the canonical state, to compare a replay with the live view (rule 4)."""
+"""A SHA-256 of the canonical state, to compare a replay with the live view.
+
+See docs/semantics.md, "Replay is exact".
+"""
 
 from __future__ import annotations
 

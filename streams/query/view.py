@@ -66,9 +66,9 @@ class ChangeLog(Sequence[StanceChange]):
     """Stance changes in arrival order, each change_id once, kept as their JSON bytes.
 
     A worker's view receives every change but a query or a stream reads few
-    of them again: holding the bytes (about 1 KB each) instead of validated
-    models (several KB each) and parsing on read keeps the feed cheap and the
-    view small. Only the change_id and `detected_at` are read on arrival.
+    of them again: holding the bytes instead of validated models (several
+    times larger) and parsing on read keeps the feed cheap and the view small.
+    Only the change_id and `detected_at` are read on arrival.
     """
 
     def __init__(self) -> None:
@@ -198,7 +198,10 @@ class StanceView:
         return found
 
     def stances_of(self, actor_id: str, moment: datetime | None = None) -> list[Stance]:
-        """An actor's current stances, or as of a moment (rule 5), by issue."""
+        """An actor's current stances, or as of a moment, by issue.
+
+        See docs/semantics.md, "As of, on two axes" (the event-time axis).
+        """
         if moment is None:
             current_of_actor = self.current_by_actor.get(actor_id)
             found = list(current_of_actor.values()) if current_of_actor is not None else []

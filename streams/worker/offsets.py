@@ -6,7 +6,7 @@ first run of consecutive acked offsets. Its check for a hole at the head
 compares `min(acked) - committed > 1`, so with the record at `committed` not
 acked yet and the one after it acked, it commits past a record no agent has
 processed. A worker killed and restarted at that moment never reads it
-again: `make soak` lost one event of 100,000 that way (scenario 1).
+again: `make soak` lost an event that way (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ FETCH_MAX_WAIT_MS = 20
 faust asks for 1,500 ms, and aiokafka keeps one fetch per broker in flight,
 leaving out partitions whose fetched records are not consumed yet. Once a
 backlog had been worked off, new records then waited behind a long poll on
-idle partitions: about 1.5 s per hop, 3 s from publish to change at 1,000
-events/s while the worker used 19% of a core (bench/profile_live.py).
+idle partitions at each hop, while the worker sat mostly idle (figures in
+docs/benchmarks.md).
 """
 
 
@@ -60,11 +60,11 @@ class HoleWatch:
     generation and read from its buffer in the next one (`Stream._c_aiter`),
     and a partition kept across the rebalance is not read again: the record
     at the committed offset is never processed while the ones after it are
-    (`make soak` scenario 2 at a tenth of its size: 1 event of 500, in about
-    one run in five). The commit holds there (`next_commit`), so nothing is
-    lost for good, but the live state lacks the event until a restart. A hole
-    that stands for `timeout` seconds is worth reading that partition again
-    from the committed offset; records read twice change nothing (rule 2).
+    (found by `make soak`, docs/reliability.md). The commit holds there
+    (`next_commit`), so nothing is lost for good, but the live state lacks the
+    event until a restart. A hole that stands for `timeout` seconds is worth
+    reading that partition again from the committed offset; records read twice
+    change nothing (docs/semantics.md, "Idempotent").
     """
 
     def __init__(self, timeout: float = SKIPPED_AFTER_S) -> None:

@@ -20,12 +20,12 @@ class ChangelogOutbox:
 
     faust sends each table write through `Topic.send_soon`: a future message,
     a buffer drained by a background task, and `publish_message`, which cost
-    more than the producer's own send (bench/profile_live.py --claims-only:
-    296-332 against 222-234 µs of worker CPU per claim). The agent sends an
-    event's records straight to the producer when its step ends, before the
-    event is acknowledged, so faust's commit (which flushes the producer
-    first) covers them (rule 7). They are held per event because the agents
-    share one loop: one agent's step may pause while another's runs.
+    more than the producer's own send (figures in docs/benchmarks.md). The agent
+    sends an event's records straight to the producer when its step ends, before
+    the event is acknowledged, so faust's commit (which flushes the producer
+    first) covers them (docs/semantics.md, "Nothing is lost"). They are held per
+    event because the agents share one loop: one agent's step may pause while
+    another's runs.
     """
 
     records: dict[int, list[ChangelogRecord]] = field(default_factory=dict)

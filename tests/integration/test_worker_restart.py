@@ -1,4 +1,7 @@
-"""A worker killed with SIGKILL resumes from its changelogs and committed offsets (rule 7)."""
+"""A worker killed with SIGKILL resumes from its changelogs and committed offsets.
+
+docs/semantics.md, "Nothing is lost".
+"""
 
 from __future__ import annotations
 

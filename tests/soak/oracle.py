@@ -1,13 +1,14 @@
 """The oracle: what the views must hold, computed apart from the worker.
 
 - The current stance of every (actor, issue) is the event-time fold of the
-  claims of the accepted, unretracted events (rule 1), computed here from the
-  events as generated, with plain dicts.
+  claims of the accepted, unretracted events (docs/semantics.md, "Event time
+  wins"), computed here from the events as generated, with plain dicts.
 - The stance changes must be exactly those that folding the claim operations
-  in the order the claims topic holds them gives (rule 6): each change once
-  after de-duplication by change_id, none missing, none extra. The change
-  detection itself is the pure `streams.core.fold` reducer, as the reliability
-  notes prescribe ("the same stance reducer").
+  in the order the claims topic holds them gives (docs/semantics.md, "A change
+  is a change"): each change once after de-duplication by change_id, none
+  missing, none extra. The change detection itself is the pure
+  `streams.core.fold` reducer, as the reliability notes prescribe ("the same
+  stance reducer").
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The fold and change detection, with plain lists and no broker (rules 1, 2, 3, 5, 6)."""
+"""The fold and change detection, with plain lists and no broker.
+
+docs/semantics.md: event time wins, idempotent, corrections, as of, a change is a change.
+"""
 
 from __future__ import annotations
 

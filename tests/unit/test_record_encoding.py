@@ -2,8 +2,9 @@
 
 Changelogs, the claims topic and the state hash hold these bytes, so a record
 written by an earlier version must compare and hash the same when it is
-written again (rule 4). `encode` lets pydantic write the JSON itself; the
-bytes it replaced were `orjson.dumps(model.model_dump(mode="json"))`.
+written again (docs/semantics.md, "Replay is exact"). `encode` lets pydantic
+write the JSON itself; the bytes it replaced were
+`orjson.dumps(model.model_dump(mode="json"))`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """A record read again after a crash sends its outputs again (at least once), and that changes
-nothing downstream: the crash loses nothing (rule 7) and no new change appears (no broker)."""
+nothing downstream: the crash loses nothing and no new change appears (no broker).
+
+docs/semantics.md: "Nothing is lost", "Idempotent".
+"""
 
 from __future__ import annotations
 
