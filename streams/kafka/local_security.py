@@ -77,18 +77,27 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _certificates(host: str) -> tuple[bytes, bytes]:
-    """A fresh CA, and a broker certificate it signs for `host`, 127.0.0.1 and localhost."""
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey
+) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(_name("diplomatic-timeline local CA"))
-        .issuer_name(_name("diplomatic-timeline local CA"))
-        .public_key(ca_key.public_key())
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+    )
+
+
+def _certificates(host: str) -> tuple[bytes, bytes]:
+    """A fresh CA, and a broker certificate it signs for `host`, 127.0.0.1 and localhost."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name("diplomatic-timeline local CA")
+    ca_cert = (
+        _builder(ca_name, ca_name, ca_key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -114,13 +123,7 @@ def _certificates(host: str) -> tuple[bytes, bytes]:
         except ValueError:
             names.append(x509.DNSName(address))
     broker_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("diplomatic-timeline broker"))
-        .issuer_name(ca_cert.subject)
-        .public_key(broker_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+        _builder(_name("diplomatic-timeline broker"), ca_name, broker_key)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
