@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     ssl_keyfile: Path | None = Field(default=None, description="The client certificate's private key (PEM).")
     ssl_check_hostname: bool = Field(default=True, description="Check the broker's name against its cert.")
 
+    store: Literal["rocksdb", "memory"] = Field(
+        default="rocksdb",
+        description="Where a worker keeps its tables: RocksDB in HOME/workers/NAME, or memory (small"
+        " deployments, fast tests); either way recovered from the changelog topics.",
+    )
+    rocksdb_cache_mib: int = Field(default=32, ge=1, description="The block cache all RocksDB stores share.")
+
     topic_prefix: str = "diplomacy."
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)

@@ -69,12 +69,15 @@ class Pipeline:
     async def on_event(
         self, key: bytes | None, value: bytes | None, timestamp_ms: int, emit: Emitter
     ) -> None:
-        existing = None
+        stored: bytes | None = None
         if key is not None:
             try:
-                existing = self.record_of(key.decode())
+                key.decode()
             except UnicodeDecodeError:
-                existing = None
+                pass
+            else:
+                stored = self.events.get(key)
+        existing = None if stored is None else EventRecord.model_validate_json(stored)
         decision = decide(
             key,
             value,
@@ -88,6 +91,9 @@ class Pipeline:
             return
         if isinstance(decision, Duplicate):
             self.duplicates += 1
+            if key is not None and stored is not None:
+                # Written again as found: a crash may have kept it on disk and lost its changelog record.
+                self.events[key] = stored
             await self._send_again(decision, emit)
             return
         await self._accept(decision, emit)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from schemas.stances import ChangeKind, Stance, StanceChange
 from schemas.time import EventTime
@@ -29,6 +30,13 @@ from streams.core.records import (
 Store = MutableMapping[bytes, bytes]
 
 
+@runtime_checkable
+class PrefixScan(Protocol):
+    """A store that reads the keys under a prefix without walking the rest (the worker's tables)."""
+
+    def scan_prefix(self, prefix: bytes) -> list[tuple[bytes, bytes]]: ...
+
+
 class StanceBook:
     def __init__(self, current: Store, history: Store, threshold: float) -> None:
         self.current = current
@@ -36,6 +44,13 @@ class StanceBook:
         self.threshold = threshold
         self.writes = 0
         """Store writes so far: a test counts them to show the per-claim cost is constant."""
+
+    def claims(self, actor_id: str, issue_id: str) -> list[tuple[bytes, bytes]]:
+        """The stored claims of one (actor, issue): a range scan where the store has one."""
+        prefix = history_prefix(actor_id, issue_id)
+        if isinstance(self.history, PrefixScan):
+            return self.history.scan_prefix(prefix)
+        return [(key, value) for key, value in self.history.items() if key.startswith(prefix)]
 
     def current_stance(self, actor_id: str, issue_id: str) -> StoredStance | None:
         raw = self.current.get(current_key(actor_id, issue_id))
@@ -46,13 +61,21 @@ class StanceBook:
 
         A claim seen before (read again after a crash, or sent again for a copy of
         its event) changes nothing, but returns again the change it made, with the
-        same change_id, since the crash may have lost it; and a current record the
-        crash lost is written again.
+        same change_id, since the crash may have lost it. Its records are written
+        again as they are found: a crash may have kept them on disk and lost their
+        changelog records; a current record the crash lost is written again.
         """
         key = history_key(stance.actor_id, stance.issue_id, stance.event_id)
-        current = self.current_stance(stance.actor_id, stance.issue_id)
+        raw_current = self.current.get(current_key(stance.actor_id, stance.issue_id))
+        current = None if raw_current is None else parse_stored(raw_current)
         seen = self.history.get(key)
         if seen is not None:
+            self.history[key] = seen
+            self.writes += 1
+            if current is not None and current.event_id == stance.event_id:
+                assert raw_current is not None
+                self.current[current_key(stance.actor_id, stance.issue_id)] = raw_current
+                self.writes += 1
             return self._again(parse_stored(seen), current, detected_at)
         if current is not None and current.event_id == stance.event_id:
             # The current record survived a crash that lost the history record.
@@ -126,12 +149,7 @@ class StanceBook:
         # else: a crash kept the history delete and lost the current update: finish it.
         if previous is None or previous.event_id != event_id:
             return None
-        prefix = history_prefix(actor_id, issue_id)
-        replacement = current_of(
-            parse_stored(value)
-            for stored_key, value in list(self.history.items())
-            if stored_key.startswith(prefix)
-        )
+        replacement = current_of(parse_stored(value) for _, value in self.claims(actor_id, issue_id))
         if replacement is None:
             del self.current[current_key(actor_id, issue_id)]
         else:

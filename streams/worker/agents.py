@@ -7,11 +7,13 @@ its reason and the loop goes on: one bad record never stops an agent.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from schemas.stances import StanceChange
 from streams.core.dead_letters import error_text
@@ -19,6 +21,7 @@ from streams.core.pipeline import Pipeline
 from streams.core.records import ClaimOp, RetractRequest, encode
 from streams.kafka.producer_metadata import keep_metadata_for
 from streams.settings import Topics
+from streams.worker.store import KeyPartitionedStore
 from streams.worker.tables import ChangelogOutbox
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ class TopicEmitter:
         self.outbox = outbox
         self.names = {role: topic.get_topic_name() for role, topic in topics.items()}
         self._producer: Any = None
+        self._stores: dict[str, Any] = {}
+        """changelog topic -> the table's store, whose persisted offset follows the acks."""
 
     async def producer(self) -> Any:
         """The app's producer, started once (as faust's `Topic.send` does) and then kept.
@@ -53,7 +58,10 @@ class TopicEmitter:
         """
         if self._producer is None:
             producer = await self.app.maybe_start_producer()
-            changelogs = [table.changelog_topic.get_topic_name() for table in self.app.tables.values()]
+            self._stores = {
+                table.changelog_topic.get_topic_name(): table.data for table in self.app.tables.values()
+            }
+            changelogs = list(self._stores)
             keep_metadata_for(producer._ensure_producer().client, [*self.names.values(), *changelogs])
             self._producer = producer
         return self._producer
@@ -81,15 +89,29 @@ class TopicEmitter:
     async def send_changelogs(self, event: faust.EventT[Any]) -> None:
         """Send the changelog records of the table writes made for `event` (`tables.ChangelogOutbox`)."""
         for topic, partition, key, value in self.outbox.take(event):
-            await self._produce(topic, partition, key, value)
+            sent = await self._produce(topic, partition, key, value)
+            sent.add_done_callback(functools.partial(self._persist_offset, topic))
+
+    def _persist_offset(self, topic: str, sent: Any) -> None:
+        """Record in the store how far its changelog is written, so a restart reads only the rest.
+
+        faust does this for the changelog records it sends itself; the outbox sends them here.
+        """
+        if sent.cancelled() or sent.exception() is not None:
+            return
+        store = self._stores[topic]
+        if isinstance(store, KeyPartitionedStore):
+            metadata = sent.result()
+            store.written_to_changelog(TP(topic, metadata.partition), metadata.offset)
 
     async def _send(self, role: str, key: bytes, value: bytes) -> None:
         await self._produce(self.names[role], None, key, value)
 
-    async def _produce(self, topic: str, partition: int | None, key: bytes, value: bytes | None) -> None:
+    async def _produce(self, topic: str, partition: int | None, key: bytes, value: bytes | None) -> Any:
         producer = await self.producer()
         sent = await producer.send(topic, key, value, partition, None, None)
         sent.add_done_callback(_log_failure)
+        return sent
 
 
 def _log_failure(sent: Any) -> None:

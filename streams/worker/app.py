@@ -42,10 +42,12 @@ class LeanMonitor(Monitor):
 
 
 def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
-    """A faust app for this project's topics and tables, with the store in memory.
+    """A faust app for this project's topics and tables.
 
-    Tables are rebuilt from their changelog topics when a worker starts, so a
-    crashed or restarted worker resumes where the log says (docs/semantics.md, "Nothing is lost").
+    The tables choose their own store (`TIMELINE_STORE`: RocksDB in the worker's
+    data directory, or memory) and recover from their changelog topics, so a
+    crashed or restarted worker resumes where the log says (docs/semantics.md,
+    "Nothing is lost").
     """
     datadir = (settings.home / "workers" / worker_name).absolute()
     datadir.parent.mkdir(parents=True, exist_ok=True)

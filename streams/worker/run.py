@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -20,6 +23,7 @@ from streams.registry_files import load_registry
 from streams.settings import Settings
 from streams.worker.agents import register_agents
 from streams.worker.app import create_app
+from streams.worker.stale_stores import discard_stale_stores
 from streams.worker.tables import ChangelogOutbox, declare_tables
 
 
@@ -61,6 +65,9 @@ class _Worker(faust.Worker):
 def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; the API answers from the start (503 until the view is ready)."""
     parts = build_worker(settings)
+    if settings.store == "rocksdb":
+        for path in asyncio.run(discard_stale_stores(settings, Path(parts.app.conf.tabledir))):
+            print(f"deleted {path.name}: its changelog no longer holds it; recovering it", file=sys.stderr)
     worker = _Worker(
         parts.app,
         *parts.services,

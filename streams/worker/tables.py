@@ -9,6 +9,7 @@ import faust
 
 from streams.core.stores import CURRENT, EVENTS, HISTORY
 from streams.settings import Settings
+from streams.worker.store import KeyPartitionedStore, KeyRoute, actor_of, partition_of, whole_key
 
 ChangelogRecord = tuple[str, int | None, bytes, bytes | None]
 """Topic, partition (None: from the key), key and value (None deletes)."""
@@ -38,15 +39,50 @@ class ChangelogOutbox:
 
 
 class OutboxTable(faust.Table):  # type: ignore[type-arg]
-    """A faust table whose changelog records go to a `ChangelogOutbox` instead of `send_soon`."""
+    """A faust table whose changelog records go to a `ChangelogOutbox` instead of `send_soon`.
+
+    A key's partition, for its store and its changelog record, comes from the
+    key (`store.partition_of`), never from the event being processed.
+    """
 
     outbox: ChangelogOutbox
+    route: KeyRoute
+    settings: Settings
+
+    def partition_for_key(self, key: Any) -> int:
+        return partition_of(self.route(key), self.settings.partitions)
 
     def on_key_set(self, key: Any, value: Any) -> None:
         self.outbox.add((self._changelog_name, self.partition_for_key(key), key, value))
 
     def on_key_del(self, key: Any) -> None:
         self.outbox.add((self._changelog_name, self.partition_for_key(key), key, None))
+
+    def scan_prefix(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        """Every (key, value) under `prefix`: one DB's range on RocksDB, a filter in memory."""
+        store = self.data
+        if isinstance(store, KeyPartitionedStore):
+            return store.scan_prefix(prefix)
+        return sorted((key, value) for key, value in store.items() if key.startswith(prefix))
+
+    def _new_store(self) -> Any:
+        if self.settings.store == "memory":
+            return super()._new_store()
+        return KeyPartitionedStore(
+            "rocksdb://",
+            self.app,
+            self,
+            route=self.route,
+            partitions=self.settings.partitions,
+            cache_bytes=self.settings.rocksdb_cache_mib * 1024 * 1024,
+            table_name=self.name,
+            key_type=self.key_type,
+            key_serializer=self.key_serializer,
+            value_serializer=self.value_serializer,
+            value_type=self.value_type,
+            loop=self.loop,
+            options=self.options,
+        )
 
     @property
     def _changelog_name(self) -> str:
@@ -63,6 +99,10 @@ class Tables:
     """actor|issue|event_id -> Stance JSON, one record per claim."""
 
 
+ROUTES: dict[str, KeyRoute] = {EVENTS: whole_key, CURRENT: actor_of, HISTORY: actor_of}
+"""How each table's key picks its partition: as the topic its agent reads is keyed."""
+
+
 def declare_tables(app: faust.App, settings: Settings, outbox: ChangelogOutbox) -> Tables:
     def table(name: str, help_text: str) -> Any:
         declared = OutboxTable(
@@ -75,6 +115,8 @@ def declare_tables(app: faust.App, settings: Settings, outbox: ChangelogOutbox) 
             help=help_text,
         )
         declared.outbox = outbox
+        declared.route = ROUTES[name]
+        declared.settings = settings
         return app.tables.add(declared)  # what `app.Table` does, with our class
 
     return Tables(

@@ -80,15 +80,18 @@ def public(stored: StoredStance | None) -> Stance | None:
 
 
 def test_duplicate_delivery_changes_nothing_and_reports_the_same_change_again() -> None:
-    """A claim read again after a crash: no write, and the change it made once more, with its
-    change_id, in case the crash lost it (consumers keep one per change_id)."""
+    """A claim read again after a crash: the same bytes written again (a crash may have kept
+    them on disk and lost their changelog records), and the change it made once more, with
+    its change_id, in case the crash lost it (consumers keep one per change_id)."""
     pages = book()
     first = pages.add(stance("e1", day=1), DETECTED)
     assert first is not None
+    before = (dict(pages.current), dict(pages.history))
     writes = pages.writes
     again = pages.add(stance("e1", day=1), DETECTED)
     assert again is not None and again.change_id == first.change_id
-    assert pages.writes == writes
+    assert (dict(pages.current), dict(pages.history)) == before
+    assert pages.writes == writes + 2  # its history record and the current record it made
 
 
 def test_a_crash_that_lost_the_current_record_is_repaired_when_the_claim_comes_again() -> None:

@@ -178,3 +178,30 @@ async def test_a_record_whose_processing_raises_is_dead_lettered_and_the_replay_
     await replay.feed(fine_key, fine_value, T0)
     assert [letter.reason for letter in replay.dead_letters] == ["processing_error"]
     assert b"keir-starmer|us-backstop" in replay.current
+
+
+class WriteLog(dict[bytes, bytes]):
+    """A dict that counts the writes made to it, as a faust table turns each into a changelog record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.written.append(key)
+        super().__setitem__(key, value)
+
+
+async def test_an_event_read_again_writes_its_stored_record_again(registry: Registry) -> None:
+    """A crash may keep a table write on disk and lose its changelog record: the record read
+    again after the restart writes again what it finds, so the changelog gets it after all."""
+    replay = Replay(registry)
+    events = WriteLog()
+    replay.events = events
+    replay.__post_init__()
+    key, value = statement("ev-again", "2025-02-20", 0.5)
+    await replay.feed(key, value, T0)
+    stored = dict(events)
+    await replay.feed(key, value, T0)
+    assert events.written == [key, key]
+    assert dict(events) == stored and replay.pipeline.duplicates == 1
