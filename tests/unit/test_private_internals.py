@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.client import AIOKafkaClient
@@ -17,3 +18,38 @@ async def test_consumer_has_a_client_that_fetches_all_metadata() -> None:
         assert callable(ClusterMetadata.partitions_for_topic)
     finally:
         await consumer.stop()
+
+
+def test_faust_rocksdb_store_internals_our_store_builds_on(tmp_path: Path) -> None:
+    """streams/worker/store.py overrides these methods and reads `_dbs` and `offset_key`."""
+    import faust
+    from faust.stores import rocksdb as faust_rocksdb
+    from faust.types import TP
+
+    from streams.settings import Settings
+    from streams.worker.stale_stores import OFFSET_KEY
+    from streams.worker.tables import ChangelogOutbox, declare_tables
+
+    for name in ("_set", "_get", "_del", "_contains", "_db_for_partition", "revoke_partitions"):
+        assert callable(getattr(faust_rocksdb.Store, name)), name
+    assert faust_rocksdb.Store.offset_key == OFFSET_KEY
+    assert "as_options" in vars(faust_rocksdb.RocksDBOptions) and "open" in vars(faust_rocksdb.RocksDBOptions)
+
+    app = faust.App("internals", datadir=str(tmp_path), store="memory://", autodiscover=False)
+    store = declare_tables(app, Settings(home=tmp_path), ChangelogOutbox()).history.data
+
+    class Message:
+        def __init__(self, partition: int, offset: int, key: bytes, value: bytes | None) -> None:
+            self.tp = TP("c", partition)
+            self.partition, self.offset, self.key, self.value = partition, offset, key, value
+
+    class Event:
+        def __init__(self, message: Message) -> None:
+            self.message = message
+
+    # Recovery writes each changelog record into the DB of the record's partition, then its offset.
+    key = b"keir-starmer|us-backstop|e1"
+    partition = store.partition_for(key)
+    store.apply_changelog_batch([Event(Message(partition, 41, key, b"{}"))], lambda k: k, lambda v: v)
+    assert isinstance(store._dbs, dict) and store._dbs[partition].get(key) == b"{}"
+    assert store.persisted_offset(TP("c", partition)) == 41
