@@ -7,7 +7,7 @@ any client and a replay produces the same bytes as live processing
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -125,8 +125,40 @@ def encode_stored(stance: Stance, made_current: bool = False, replaced: str | No
     )
 
 
+class WithdrawnStance(StoredStance):
+    """A claim withdrawn by a retraction, kept in the history as a tombstone.
+
+    Deleting it instead would let a crash lose the withdrawal for good (the
+    record gone, its change never sent), and a claim read again after its
+    withdrawal would come back for a moment. `was_current` says whether the
+    withdrawal moved the current stance and `fell_back_to` which claim took
+    over (None: none was left), so that, read again, it reports the same change
+    again, with the same change_id, whatever arrived since.
+    """
+
+    withdrawn_by: str
+    was_current: bool = False
+    fell_back_to: str | None = None
+
+
+WITHDRAWN_MARK = b'"withdrawn_by":"'
+"""Only a tombstone's JSON holds this: inside a JSON string a quote is escaped."""
+
+
+def is_withdrawn(raw: bytes) -> bool:
+    return WITHDRAWN_MARK in raw
+
+
 def parse_stored(raw: bytes) -> StoredStance:
+    """A history or current record; a tombstone parses as `WithdrawnStance`."""
+    if is_withdrawn(raw):
+        return WithdrawnStance.model_validate_json(raw)
     return StoredStance.model_validate_json(raw)
+
+
+def live_claims(history: Iterable[bytes]) -> int:
+    """How many history records are claims, not tombstones."""
+    return sum(1 for raw in history if not is_withdrawn(raw))
 
 
 class RetractRequest(BaseModel):

@@ -10,6 +10,7 @@ retraction of the current claim reads the key's history back.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -19,11 +20,13 @@ from schemas.time import EventTime
 from streams.core.fold import change_kind, current_of, make_change, newer
 from streams.core.records import (
     StoredStance,
+    WithdrawnStance,
     current_key,
     encode,
     encode_stored,
     history_key,
     history_prefix,
+    is_withdrawn,
     parse_stored,
 )
 
@@ -72,6 +75,8 @@ class StanceBook:
         if seen is not None:
             self.history[key] = seen
             self.writes += 1
+            if is_withdrawn(seen):
+                return None  # withdrawn since: read again, it does not come back
             if current is not None and current.event_id == stance.event_id:
                 assert raw_current is not None
                 self.current[current_key(stance.actor_id, stance.issue_id)] = raw_current
@@ -125,8 +130,8 @@ class StanceBook:
         if stored.replaced is not None:
             raw = self.history.get(history_key(stored.actor_id, stored.issue_id, stored.replaced))
             if raw is None:
-                return None  # what it replaced was retracted since; that withdrawal was reported
-            previous = parse_stored(raw)
+                return None
+            previous = parse_stored(raw)  # a tombstone if retracted since: the change is the same
         return self._change_of(stored.as_stance(), previous, detected_at)
 
     def remove(
@@ -138,31 +143,82 @@ class StanceBook:
         cause_occurred_at: EventTime,
         detected_at: datetime,
     ) -> StanceChange | None:
-        """Drop a retracted claim; if it was current, fall back to the best remaining one."""
+        """Withdraw a retracted claim: its history record becomes a tombstone and, if it was
+        current, the best remaining claim takes over.
+
+        Read again after a crash, it writes again what it finds, repairs the current
+        record, and reports the withdrawal again with the same change_id (docs/semantics.md,
+        "Nothing is lost").
+        """
         key = history_key(actor_id, issue_id, event_id)
-        previous = self.current_stance(actor_id, issue_id)
-        if key in self.history:
-            del self.history[key]
+        raw = self.history.get(key)
+        current = self.current_stance(actor_id, issue_id)
+        if raw is not None and is_withdrawn(raw):
+            self.history[key] = raw
             self.writes += 1
-        elif previous is None or previous.event_id != event_id:
-            return None  # not held (or withdrawn before)
-        # else: a crash kept the history delete and lost the current update: finish it.
-        if previous is None or previous.event_id != event_id:
+            withdrawn = WithdrawnStance.model_validate_json(raw)
+            if not withdrawn.was_current:
+                return None
+            self._set_current(actor_id, issue_id, self._best_claim(actor_id, issue_id))
+            return self._withdrawal(withdrawn, self._fallback_of(withdrawn), cause_occurred_at, detected_at)
+        held = parse_stored(raw) if raw is not None else None
+        if held is None and current is not None and current.event_id == event_id:
+            held = current  # a crash kept the current record and lost the history one
+        if held is None:
+            return None  # never held
+        was_current = current is not None and current.event_id == event_id
+        fields = held.model_dump(exclude={"withdrawn_by", "was_current", "fell_back_to"})
+        withdrawn = WithdrawnStance(**fields, withdrawn_by=cause_event_id, was_current=was_current)
+        if not was_current:
+            self.history[key] = encode(withdrawn)
+            self.writes += 1
             return None
-        replacement = current_of(parse_stored(value) for _, value in self.claims(actor_id, issue_id))
-        if replacement is None:
-            del self.current[current_key(actor_id, issue_id)]
+        self.history[key] = encode(withdrawn)  # written first: the scan below leaves it out
+        replacement = self._best_claim(actor_id, issue_id)
+        fell_back_to = None if replacement is None else replacement.event_id
+        withdrawn = withdrawn.model_copy(update={"fell_back_to": fell_back_to})
+        self.history[key] = encode(withdrawn)
+        self._set_current(actor_id, issue_id, replacement)
+        self.writes += 2
+        previous_now = None if replacement is None else replacement.as_stance()
+        return self._withdrawal(withdrawn, previous_now, cause_occurred_at, detected_at)
+
+    def _best_claim(self, actor_id: str, issue_id: str) -> StoredStance | None:
+        """The claim that should be current: the newest in event time of the live claims."""
+        best = current_of(
+            stored
+            for _, value in self.claims(actor_id, issue_id)
+            if not isinstance(stored := parse_stored(value), WithdrawnStance)
+        )
+        return None if best is None else StoredStance.model_validate(best)
+
+    def _set_current(self, actor_id: str, issue_id: str, stance: StoredStance | None) -> None:
+        key = current_key(actor_id, issue_id)
+        if stance is None:
+            with contextlib.suppress(KeyError):  # gone already; a table still sends its tombstone
+                del self.current[key]
         else:
-            self.current[current_key(actor_id, issue_id)] = encode(replacement)
+            self.current[key] = encode(stance)
         self.writes += 1
-        # The stance that was current is gone: always a withdrawal, with what stands now.
+
+    def _fallback_of(self, withdrawn: WithdrawnStance) -> Stance | None:
+        """The claim that took over when `withdrawn` was withdrawn, as it was then."""
+        if withdrawn.fell_back_to is None:
+            return None
+        raw = self.history.get(history_key(withdrawn.actor_id, withdrawn.issue_id, withdrawn.fell_back_to))
+        return None if raw is None else parse_stored(raw).as_stance()
+
+    def _withdrawal(
+        self, withdrawn: WithdrawnStance, now: Stance | None, occurred_at: EventTime, detected_at: datetime
+    ) -> StanceChange:
+        """The stance that was current is gone: always a withdrawal, with what stood after it."""
         return make_change(
             ChangeKind.WITHDRAWN,
-            actor_id,
-            issue_id,
-            previous.as_stance(),
-            None if replacement is None else StoredStance.model_validate(replacement).as_stance(),
-            cause_event_id,
-            cause_occurred_at,
+            withdrawn.actor_id,
+            withdrawn.issue_id,
+            withdrawn.as_stance(),
+            now,
+            withdrawn.withdrawn_by,
+            occurred_at,
             detected_at,
         )

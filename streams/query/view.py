@@ -18,7 +18,7 @@ from schemas.digests import Digest
 from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
 from streams.core.fold import as_of, claims_of, order_key
-from streams.core.records import EventRecord, parse_stored
+from streams.core.records import EventRecord, is_withdrawn, parse_stored
 from streams.core.state_hash import state_hash
 from streams.core.stores import CURRENT, EVENTS, HISTORY
 
@@ -130,6 +130,8 @@ class StanceView:
         self.latest_digests: dict[str, Digest] = {}
         """subscription_id -> its most recent digest (by window end), from the digest topic."""
         self.ready = False
+        self.withdrawn: set[bytes] = set()
+        """History keys that hold a tombstone (a withdrawn claim), not a claim."""
 
     # -- feeding --------------------------------------------------------------
 
@@ -158,10 +160,19 @@ class StanceView:
         elif store == HISTORY:
             actor_id, issue_id, event_id = text.split("|", 2)
             claims = self.history_by_actor.setdefault(actor_id, LazyModels(parse_stored))
-            if value is None:
+            if value is None or is_withdrawn(value):
                 claims.pop((issue_id, event_id), None)
             else:
                 claims.set_raw((issue_id, event_id), value)
+            if value is not None and is_withdrawn(value):
+                self.withdrawn.add(key)
+            else:
+                self.withdrawn.discard(key)
+
+    @property
+    def claim_count(self) -> int:
+        """Claims held, tombstones of withdrawn claims left out."""
+        return len(self.raw[HISTORY]) - len(self.withdrawn)
 
     def apply_change(self, value: bytes) -> None:
         """Keep each stance change once (delivery is at least once)."""

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 
 from schemas.registry import Registry
 from streams.collector import fewer_collections
+from streams.core.records import live_claims
 from streams.core.stores import CURRENT, HISTORY
 from streams.kafka import connection
 from streams.kafka.metadata import topic_partitions
@@ -120,5 +121,5 @@ async def _replay(
         dead_letters=len(outcome.dead_letters),
         changes=outcome.changes,
         stances=len(outcome.stores[CURRENT]),
-        claims=len(outcome.stores[HISTORY]),
+        claims=live_claims(outcome.stores[HISTORY].values()),
     )

@@ -88,6 +88,8 @@ class ChangeFold:
     current: dict[Key, Stance] = field(default_factory=dict)
     changes: dict[str, str] = field(default_factory=dict)
     """change_id -> kind."""
+    withdrawn: set[tuple[Key, str]] = field(default_factory=set)
+    """(key, event_id) of every claim withdrawn: read again later, it stays withdrawn."""
 
     def apply(self, op: dict[str, Any]) -> None:
         key = (op["actor_id"], op["issue_id"])
@@ -95,7 +97,7 @@ class ChangeFold:
         previous = self.current.get(key)
         if op["op"] == "add":
             stance = Stance.model_validate(op["stance"])
-            if stance.event_id in claims:
+            if stance.event_id in claims or (key, stance.event_id) in self.withdrawn:
                 return
             claims[stance.event_id] = stance
             if not newer(stance, previous):
@@ -105,6 +107,7 @@ class ChangeFold:
             if kind is not None:
                 self.changes[change_id(key[0], key[1], previous, stance)] = kind.value
         else:
+            self.withdrawn.add((key, op["event_id"]))
             if claims.pop(op["event_id"], None) is None:
                 return
             if previous is None or previous.event_id != op["event_id"]:

@@ -108,7 +108,23 @@ def home(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
 def test_kill_9_of_the_worker_at_random_moments(broker: LocalBroker, home: Path, summary: Summary) -> None:
     count = sized(100_000)
     documents, settings = scenario(broker.settings, home, "kill.", count, seed=101)
-    row = Row("1 kill -9 of the worker", events=count)
+    kill_at_random_moments(settings, documents, Row("1 kill -9 of the worker", events=count), summary)
+
+
+def test_kill_9_with_retractions_mixed_in(broker: LocalBroker, home: Path, summary: Summary) -> None:
+    """The same kills in a stream with 5% retractions: withdrawals survive crashes (tombstones)."""
+    count = sized(50_000)
+    plain, settings = scenario(broker.settings, home, "killretract.", count, seed=112)
+    documents = generator.with_retractions(plain, share=0.05, seed=12)
+    row = Row("12 kill -9 with 5% retractions", events=len(documents))
+    kill_at_random_moments(settings, documents, row, summary)
+
+
+def kill_at_random_moments(
+    settings: Settings, documents: list[dict[str, Any]], row: Row, summary: Summary
+) -> None:
+    """Five or more kill -9 of the worker while the documents stream in; then the oracle."""
+    count = len(documents)
     started = time.monotonic()
     rng = random.Random(1)
     worker = start_worker(settings)

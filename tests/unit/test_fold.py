@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from schemas.stances import ChangeKind, Position, Stance
 from schemas.time import EventTime, Precision
 from streams.core.fold import as_of, change_id, change_kind, current_of, order_key
-from streams.core.records import StoredStance
+from streams.core.records import StoredStance, is_withdrawn
 from streams.core.stance_book import StanceBook
 from streams.core.state_hash import canonical
 
@@ -68,10 +68,14 @@ def test_ties_go_to_recorded_at_then_event_id() -> None:
 
 
 def canonical_stores(pages: StanceBook) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
-    """The stores without the arrival bookkeeping (what the state hash covers)."""
+    """The stores without the arrival bookkeeping and the tombstones (what the state hash covers)."""
     return (
         {key: canonical("stance-current", value) for key, value in pages.current.items()},
-        {key: canonical("stance-history", value) for key, value in pages.history.items()},
+        {
+            key: canonical("stance-history", value)
+            for key, value in pages.history.items()
+            if not is_withdrawn(value)
+        },
     )
 
 
@@ -148,7 +152,10 @@ def test_retracting_the_current_claim_falls_back_and_reports_a_withdrawal() -> N
     last = pages.remove("keir-starmer", "us-backstop", "old", "retraction-2", cause, DETECTED)
     assert last is not None and last.current is None
     assert pages.current_stance("keir-starmer", "us-backstop") is None
-    assert pages.remove("keir-starmer", "us-backstop", "old", "retraction-2", cause, DETECTED) is None
+    # Read again after a crash: the same withdrawal again (same change_id), nothing else moves.
+    again = pages.remove("keir-starmer", "us-backstop", "old", "retraction-2", cause, DETECTED)
+    assert again is not None and again.change_id == last.change_id
+    assert pages.current_stance("keir-starmer", "us-backstop") is None
 
 
 def test_retracting_an_older_claim_changes_no_view() -> None:
@@ -245,3 +252,47 @@ def test_as_of_equals_the_fold_of_claims_up_to_then(claims: list[Stance], day: i
     assert as_of(claims, moment) == public(upto.current_stance("keir-starmer", "us-backstop"))
     expected = max((c for c in claims if c.occurred_at.at <= moment), key=order_key, default=None)
     assert as_of(claims, moment) == expected
+
+
+def test_a_claim_read_again_after_its_withdrawal_does_not_come_back() -> None:
+    """A replayed stretch of the claims topic, a claim then its withdrawal: the tombstone keeps
+    the claim out (no extra change) and the withdrawal is reported once more, same change_id."""
+    pages = book()
+    cause = EventTime(at=BASE, precision=Precision.DAY)
+    pages.add(stance("old", 1, 0.4), DETECTED)
+    pages.add(stance("new", 5, -0.6), DETECTED)
+    first = pages.remove("keir-starmer", "us-backstop", "new", "retraction-1", cause, DETECTED)
+    assert first is not None and first.kind is ChangeKind.WITHDRAWN
+    before = canonical_stores(pages)
+    assert pages.add(stance("new", 5, -0.6), DETECTED) is None  # read again: stays withdrawn
+    current = pages.current_stance("keir-starmer", "us-backstop")
+    assert current is not None and current.event_id == "old"
+    again = pages.remove("keir-starmer", "us-backstop", "new", "retraction-1", cause, DETECTED)
+    assert again is not None and again.change_id == first.change_id
+    assert canonical_stores(pages) == before
+
+
+def test_a_withdrawal_whose_writes_survived_a_crash_that_lost_its_change_reports_it_again() -> None:
+    pages = book()
+    cause = EventTime(at=BASE, precision=Precision.DAY)
+    pages.add(stance("only", 3, 0.5), DETECTED)
+    lost = pages.remove("keir-starmer", "us-backstop", "only", "r", cause, DETECTED)  # never sent
+    assert lost is not None and lost.current is None
+    again = pages.remove("keir-starmer", "us-backstop", "only", "r", cause, DETECTED)
+    assert again == lost
+
+
+def test_a_withdrawal_read_again_after_later_claims_reports_the_same_change() -> None:
+    """After a crash the stores hold what came after the withdrawal too; read again, the
+    withdrawal reports the fall-back it made then (same change_id) and leaves the newer current."""
+    pages = book()
+    cause = EventTime(at=BASE, precision=Precision.DAY)
+    pages.add(stance("old", 1, 0.4), DETECTED)
+    pages.add(stance("new", 5, -0.6), DETECTED)
+    first = pages.remove("keir-starmer", "us-backstop", "new", "r", cause, DETECTED)
+    assert first is not None and first.current is not None and first.current.event_id == "old"
+    pages.add(stance("newest", 9, 0.9), DETECTED)
+    again = pages.remove("keir-starmer", "us-backstop", "new", "r", cause, DETECTED)
+    assert again is not None and again.change_id == first.change_id
+    current = pages.current_stance("keir-starmer", "us-backstop")
+    assert current is not None and current.event_id == "newest"

@@ -104,7 +104,9 @@ async def test_a_retraction_read_again_withdraws_again_and_a_later_copy_of_the_e
     assert [op.op for op in second.claims] == ["remove"] == [op.op for op in first.claims]
     for op in first.claims + second.claims:
         await steps.on_claim(op, sink)
-    assert [change.kind.value for change in sink.changes] == ["new", "withdrawn"]
+    # The withdrawal read again is reported again, with its change_id: consumers keep one.
+    assert [change.kind.value for change in sink.changes] == ["new", "withdrawn", "withdrawn"]
+    assert sink.changes[1].change_id == sink.changes[2].change_id
     copy = Recorder()
     await steps.on_event(key, value, T0, copy)  # the retracted event published again
     assert copy.claims == []

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from streams.core.stores import CURRENT, EVENTS, HISTORY
+from streams.core.stores import CURRENT, EVENTS
 from streams.query.dependencies import Ready, View
 
 
@@ -38,7 +38,7 @@ async def health(view: View) -> Any:
         ready=view.ready,
         events=len(view.events),
         stances=len(view.current),
-        claims=len(view.raw[HISTORY]),
+        claims=view.claim_count,
     )
     if not view.ready:
         raise HTTPException(503, body.model_dump(), headers={"Retry-After": "1"})
@@ -51,5 +51,5 @@ async def state(view: Ready) -> Any:
         sha256=view.hash(),
         events=len(view.raw[EVENTS]),
         stances=len(view.raw[CURRENT]),
-        claims=len(view.raw[HISTORY]),
+        claims=view.claim_count,
     )
