@@ -14,15 +14,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.registry import Registry
+from schemas.stances import StanceChange
 from streams.collector import fewer_collections
 from streams.core.records import live_claims
 from streams.core.stores import CURRENT, HISTORY
 from streams.kafka import connection
 from streams.kafka.metadata import topic_partitions
-from streams.replay.memory import Replay
+from streams.replay.memory import Outcome, Replay
 from streams.replay.staged import StagedReplay
 from streams.settings import Settings
 
@@ -38,6 +39,16 @@ class RebuildResult:
     claims: int
 
 
+@dataclass(frozen=True)
+class Rebuilt:
+    """A rebuild's summary, its state, where it stopped reading, and (in one process) its changes."""
+
+    result: RebuildResult
+    outcome: Outcome
+    ends: dict[TopicPartition, int]
+    changes: list[StanceChange]
+
+
 async def rebuild(
     settings: Settings,
     registry: Registry,
@@ -50,6 +61,16 @@ async def rebuild(
     stance step runs in a second process (`streams.replay.staged`); with one,
     everything runs here (`streams.replay.memory`). Both give the same state.
     """
+    return (await rebuild_state(settings, registry, on_progress, processes)).result
+
+
+async def rebuild_state(
+    settings: Settings,
+    registry: Registry,
+    on_progress: Callable[[int, int], None] | None = None,
+    processes: int | None = None,
+) -> Rebuilt:
+    """`rebuild`, keeping the state it made (for `backfill`)."""
     processes = processes if processes is not None else (2 if (os.cpu_count() or 1) >= 2 else 1)
     topic = settings.topics.events
     consumer = connection.consumer(
@@ -86,7 +107,7 @@ async def _replay(
     settings: Settings,
     replay: Replay | StagedReplay,
     on_progress: Callable[[int, int], None] | None,
-) -> RebuildResult:
+) -> Rebuilt:
     started = time.perf_counter()
     count = 0
     try:
@@ -114,7 +135,7 @@ async def _replay(
     finally:
         await consumer.stop()
     outcome = replay.finish()
-    return RebuildResult(
+    result = RebuildResult(
         sha256=outcome.hash(),
         events=count,
         seconds=time.perf_counter() - started,
@@ -123,3 +144,5 @@ async def _replay(
         stances=len(outcome.stores[CURRENT]),
         claims=live_claims(outcome.stores[HISTORY].values()),
     )
+    changes = replay.changes if isinstance(replay, Replay) else []
+    return Rebuilt(result, outcome, ends, changes)

@@ -12,38 +12,19 @@ memtables, bloom filters and LZ4 (figures: docs/benchmarks.md).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import rocksdict
-from aiokafka.partitioner import murmur2
 from faust.stores import rocksdb as faust_rocksdb
 from faust.types import TP
 
-KeyRoute = Callable[[bytes], bytes]
-"""The part of a table key that picks its partition."""
+from streams.kafka.partitioner import KeyRoute, partition_of
 
 MEMTABLE_BYTES = 4 * 1024 * 1024
 MEMTABLES = 2
 MAX_OPEN_FILES = 256
 """Per DB; faust's default is 90% of the process's file limit for each of them."""
-
-
-def whole_key(key: bytes) -> bytes:
-    return key
-
-
-def actor_of(key: bytes) -> bytes:
-    """`actor|issue` and `actor|issue|event_id` are placed by their actor, as the claims topic is."""
-    return key.split(b"|", 1)[0]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def partition_of(routing_key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2, as the Java client and aiokafka place a keyed record)."""
-    hashed: int = murmur2(routing_key)
-    return (hashed & 0x7FFFFFFF) % partitions
 
 
 @functools.lru_cache(maxsize=8)

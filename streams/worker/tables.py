@@ -8,8 +8,9 @@ from typing import Any
 import faust
 
 from streams.core.stores import CURRENT, EVENTS, HISTORY
+from streams.kafka.partitioner import ROUTES, KeyRoute, partition_of
 from streams.settings import Settings
-from streams.worker.store import KeyPartitionedStore, KeyRoute, actor_of, partition_of, whole_key
+from streams.worker.store import KeyPartitionedStore
 
 ChangelogRecord = tuple[str, int | None, bytes, bytes | None]
 """Topic, partition (None: from the key), key and value (None deletes)."""
@@ -97,10 +98,6 @@ class Tables:
     """actor|issue -> current Stance JSON; partitioned like the claims topic (by actor)."""
     history: Any
     """actor|issue|event_id -> Stance JSON, one record per claim."""
-
-
-ROUTES: dict[str, KeyRoute] = {EVENTS: whole_key, CURRENT: actor_of, HISTORY: actor_of}
-"""How each table's key picks its partition: as the topic its agent reads is keyed."""
 
 
 def declare_tables(app: faust.App, settings: Settings, outbox: ChangelogOutbox) -> Tables:

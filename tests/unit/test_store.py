@@ -9,8 +9,9 @@ import faust
 import pytest
 
 from streams.core.records import current_key, history_key, history_prefix
+from streams.kafka.partitioner import partition_of
 from streams.settings import Settings
-from streams.worker.store import KeyPartitionedStore, _successor, partition_of
+from streams.worker.store import KeyPartitionedStore, _successor
 from streams.worker.tables import ChangelogOutbox, declare_tables
 
 # murmur2 test vectors of the Java client (Kafka's UtilsTest.testMurmur2), as signed 32-bit ints.
