@@ -10,6 +10,12 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MAX_EVENT_BYTES_LIMIT = 768 * 1024
+"""The most TIMELINE_MAX_EVENT_BYTES may be: an event's record, its changelog record or its dead
+letter must fit the 1 MiB a broker takes in one record by default (the worker's producer requests)."""
+PRODUCER_REQUEST_BYTES = 1024 * 1024
+"""The worker's producer request limit, set explicitly (faust's default is 1,000,000 bytes)."""
+
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
@@ -124,7 +130,10 @@ class Settings(BaseSettings):
         description="Extra YAML files of actors and issues, merged over the bundled ones.",
     )
     max_event_bytes: int = Field(
-        default=256 * 1024, gt=0, description="Largest encoded event the publisher sends."
+        default=256 * 1024,
+        gt=0,
+        le=MAX_EVENT_BYTES_LIMIT,
+        description="Largest encoded event the publisher sends and the worker accepts.",
     )
 
     score_change_threshold: float = Field(

@@ -7,6 +7,7 @@ its reason and the loop goes on: one bad record never stops an agent.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from streams.core.pipeline import Pipeline
 from streams.core.records import ClaimOp, RetractRequest, encode
 from streams.kafka.producer_metadata import keep_metadata_for
 from streams.settings import Topics
+from streams.worker.deliveries import Delivery, retriable
 from streams.worker.store import KeyPartitionedStore
 from streams.worker.tables import ChangelogOutbox
 
@@ -48,6 +50,10 @@ class TopicEmitter:
         self._producer: Any = None
         self._stores: dict[str, Any] = {}
         """changelog topic -> the table's store, whose persisted offset follows the acks."""
+        self._deliveries: dict[int, Delivery] = {}
+        """id(event) -> the sends its step made (`deliveries`), until the event is finished."""
+        self._retries: set[asyncio.Future[None]] = set()
+        """Dead-letter sends under way for events whose outputs Kafka refused."""
 
     async def producer(self) -> Any:
         """The app's producer, started once (as faust's `Topic.send` does) and then kept.
@@ -74,8 +80,10 @@ class TopicEmitter:
         error: str,
         event: faust.EventT[Any] | None = None,
     ) -> None:
-        await self.producer()
-        await send_dead_letter(self.topics["dlq"], key, value, reason, error, event or faust.current_event())
+        source = event or faust.current_event()
+        headers = dead_letter_headers(reason, error, source)
+        logger.warning("dead-lettered a record (%s): %s", reason, error[:200])
+        await self._produce(self.names["dlq"], None, key, bounded(value), headers, source)
 
     async def claim(self, actor_id: str, op: bytes) -> None:
         await self._send("claims", actor_id.encode(), op)
@@ -107,27 +115,78 @@ class TopicEmitter:
     async def _send(self, role: str, key: bytes, value: bytes) -> None:
         await self._produce(self.names[role], None, key, value)
 
-    async def _produce(self, topic: str, partition: int | None, key: bytes, value: bytes | None) -> Any:
+    async def _produce(
+        self,
+        topic: str,
+        partition: int | None,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
+        event: faust.EventT[Any] | None = None,
+    ) -> Any:
         producer = await self.producer()
-        sent = await producer.send(topic, key, value, partition, None, None)
-        sent.add_done_callback(_log_failure)
+        sent = await producer.send(topic, key, value, partition, None, headers)
+        self._delivery(event or faust.current_event()).track(sent)
         return sent
 
+    def _delivery(self, event: faust.EventT[Any] | None) -> Delivery:
+        if event is None:
+            return Delivery(lambda errors: _log_failures(errors, "a record sent outside an event"))
+        found = self._deliveries.get(id(event))
+        if found is None:
+            found = self._deliveries[id(event)] = Delivery(functools.partial(self._settle, event))
+        return found
 
-def _log_failure(sent: Any) -> None:
-    if not sent.cancelled() and sent.exception() is not None:
-        logger.error("could not send a record: %r", sent.exception())
+    def finish(self, event: faust.EventT[Any]) -> None:
+        """The event's step is over: ack it once everything it sent has reached Kafka."""
+        self._delivery(event)
+        self._deliveries.pop(id(event)).close()
+
+    def _settle(self, event: faust.EventT[Any], errors: list[BaseException]) -> None:
+        if not errors:
+            event.ack()
+        elif retriable(errors):
+            _log_failures(errors, "left unacknowledged, to be read again")
+        else:
+            _log_failures(errors, "dead-lettered")
+            task = asyncio.ensure_future(self._dead_letter_unsent(event, errors))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+
+    async def _dead_letter_unsent(self, event: faust.EventT[Any], errors: list[BaseException]) -> None:
+        """A record whose outputs Kafka refused: to the dead-letter topic, then acked."""
+
+        def settle(failed: list[BaseException]) -> None:
+            if failed:
+                _log_failures(failed, "not dead-lettered; read again")
+            else:
+                event.ack()
+
+        delivery = Delivery(settle)
+        headers = dead_letter_headers("send_failed", error_text(errors[0]), event)
+        producer = await self.producer()
+        sent = await producer.send(self.names["dlq"], event.key, bounded(event.value), None, None, headers)
+        delivery.track(sent)
+        delivery.close()
 
 
-async def send_dead_letter(
-    topic: Any,
-    key: bytes | None,
-    value: bytes | None,
-    reason: str,
-    error: str,
-    event: faust.EventT[Any] | None,
-) -> None:
-    """The original bytes as the value; why, and where from, in headers."""
+def _log_failures(errors: list[BaseException], what: str) -> None:
+    """One line for the failures of an event's sends (the record is not lost: see `deliveries`)."""
+    logger.error("could not send %d record(s), %s: %r", len(errors), what, errors[0])
+
+
+DEAD_LETTER_VALUE_BYTES = 900 * 1024
+"""Past this a dead letter keeps the head of the original bytes (its offset names the whole)."""
+
+
+def bounded(value: bytes | None) -> bytes:
+    """A dead letter's value: the original bytes, cut to fit a request (`dlq.truncated` says so)."""
+    raw = value if value is not None else b""
+    return raw[:DEAD_LETTER_VALUE_BYTES]
+
+
+def dead_letter_headers(reason: str, error: str, event: faust.EventT[Any] | None) -> list[tuple[str, bytes]]:
+    """Why, and where from, for a dead letter whose value is the original bytes."""
     headers = [("dlq.reason", reason.encode()), ("dlq.error", error[:4000].encode())]
     if event is not None:
         message = event.message
@@ -136,8 +195,9 @@ async def send_dead_letter(
             ("dlq.partition", str(message.partition).encode()),
             ("dlq.offset", str(message.offset).encode()),
         ]
-    logger.warning("dead-lettered a record (%s): %s", reason, error[:200])
-    await topic.send(key=key, value=value if value is not None else b"", headers=headers)
+        if len(event.value or b"") > DEAD_LETTER_VALUE_BYTES:
+            headers.append(("dlq.truncated", str(len(event.value or b"")).encode()))
+    return headers
 
 
 def register_agents(
@@ -166,7 +226,8 @@ def register_agents(
 
     def agent_for(step: Step) -> Callable[[faust.StreamT[Any]], Awaitable[None]]:
         async def agent(stream: faust.StreamT[Any]) -> None:
-            async for event in stream.events():
+            # Acked by the emitter once everything the step sent reached Kafka (`deliveries`).
+            async for event in stream.noack().events():  # type: ignore[attr-defined]
                 try:
                     await step(event)
                 except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
@@ -175,6 +236,7 @@ def register_agents(
                     )
                 # Before the event is acknowledged: writes a failed step made are kept too.
                 await emitter.send_changelogs(event)
+                emitter.finish(event)
 
         return agent
 

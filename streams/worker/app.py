@@ -10,7 +10,7 @@ from faust.sensors import Monitor
 from faust.types import TP, EventT, StreamT
 
 from streams.kafka import connection
-from streams.settings import Settings
+from streams.settings import PRODUCER_REQUEST_BYTES, Settings
 from streams.worker.offsets import GaplessCommitConsumer
 
 
@@ -68,6 +68,7 @@ def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
         # Tuned for throughput (see bench/ and docs/benchmarks.md).
         producer_linger=0.01,
         producer_max_batch_size=256 * 1024,
+        producer_max_request_size=PRODUCER_REQUEST_BYTES,
         broker_max_poll_records=5000,
         consumer_max_fetch_size=4 * 1024 * 1024,
         stream_buffer_maxsize=32768,
