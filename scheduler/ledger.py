@@ -5,13 +5,15 @@ so a retry sends the same bytes; a delivery is recorded per (digest, sink)
 only after the sink succeeded. A restart reads this and never sends a window
 twice to a sink that has it. The changes each digest holds are kept for a
 while too, so a change that reached the topic after its window was built
-goes into the next digest, once.
+goes into the next digest, once. A digest every sink has is forgotten once
+its window ended a retention before the subscription's newest one.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from schemas.digests import Digest
@@ -28,6 +30,7 @@ CREATE TABLE IF NOT EXISTS digests (
     window_end TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS digests_by_window ON digests (subscription_id, window_end);
 CREATE TABLE IF NOT EXISTS digest_changes (
     subscription_id TEXT NOT NULL,
     change_id TEXT NOT NULL,
@@ -50,9 +53,20 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 """
 
+DEFAULT_RETENTION = timedelta(days=30)
+# Change ids must outlive the runner's LATE_CHANGES (minutes), or a late change would be sent twice.
+MIN_RETENTION = timedelta(hours=1)
+
+# The sinks (a JSON list, through json_each) that have no delivery of digest `d`.
+_MISSING_SINKS = """SELECT 1 FROM json_each(?) AS wanted WHERE NOT EXISTS (
+    SELECT 1 FROM deliveries v WHERE v.digest_id = d.digest_id AND v.sink_id = wanted.value)"""
+
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, retention: timedelta = DEFAULT_RETENTION) -> None:
+        if retention < MIN_RETENTION:
+            raise ValueError(f"a ledger retention under {MIN_RETENTION} would forget changes still late")
+        self.retention = retention
         path.parent.mkdir(parents=True, exist_ok=True)
         self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.connection.execute("PRAGMA journal_mode=WAL")
@@ -128,10 +142,15 @@ class Ledger:
         )
 
     def undelivered(self, subscription_id: str, sink_ids: list[str]) -> list[tuple[Digest, list[str]]]:
-        """Each stored digest of the subscription with the sinks that do not have it yet, oldest first."""
+        """Each digest of the subscription that some sink lacks, with those sinks, oldest first.
+
+        Every run asks this, so it is also where old digests every sink has are pruned.
+        """
+        self.prune(subscription_id, sink_ids)
         rows = self.connection.execute(
-            "SELECT digest_id, body FROM digests WHERE subscription_id = ? ORDER BY window_start",
-            (subscription_id,),
+            f"""SELECT d.digest_id, d.body FROM digests d
+                WHERE d.subscription_id = ? AND EXISTS ({_MISSING_SINKS}) ORDER BY d.window_start""",
+            (subscription_id, json.dumps(sink_ids)),
         ).fetchall()
         pending = []
         for digest_id, body in rows:
@@ -141,10 +160,39 @@ class Ledger:
                     "SELECT sink_id FROM deliveries WHERE digest_id = ?", (digest_id,)
                 )
             }
-            missing = [sink_id for sink_id in sink_ids if sink_id not in done]
-            if missing:
-                pending.append((Digest.model_validate_json(body), missing))
+            pending.append((Digest.model_validate_json(body), [s for s in sink_ids if s not in done]))
         return pending
+
+    def prune(self, subscription_id: str, sink_ids: list[str]) -> int:
+        """Forget the digests all these sinks have whose window ended a retention before the newest's end.
+
+        Measured from the newest window, not the clock: the newest digest always stays (the next
+        window starts where it ends), and a scheduler back from downtime first catches up.
+        Returns how many digests went.
+        """
+        newest = self.next_window_start(subscription_id)
+        if newest is None:
+            return 0
+        cutoff = newest - self.retention
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            gone = [
+                (digest_id,)
+                for (digest_id,) in self.connection.execute(
+                    f"""SELECT d.digest_id FROM digests d
+                        WHERE d.subscription_id = ? AND d.window_end < ? AND NOT EXISTS ({_MISSING_SINKS})""",
+                    (subscription_id, cutoff.isoformat(), json.dumps(sink_ids)),
+                )
+            ]
+            for table in ("deliveries", "failures", "digests"):
+                self.connection.executemany(f"DELETE FROM {table} WHERE digest_id = ?", gone)
+            if gone:
+                self.forget_changes_before(subscription_id, cutoff)
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        return len(gone)
 
     def delivered(self, digest_id: str, sink_id: str) -> None:
         self.connection.execute(

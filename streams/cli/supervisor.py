@@ -3,7 +3,8 @@
 `up` starts the broker, creates the topics, writes a default digest on a
 first run, starts a worker and the scheduler as `python -m streams.cli ...`,
 publishes the seed and waits until the view holds it; `down` stops what a
-detached `up` left running.
+detached `up` left running, once /proc shows a pid is still ours. Each start
+rotates a log over LOG_MAX_BYTES to `.1` .. `.LOG_KEEP`.
 """
 
 from __future__ import annotations
@@ -99,10 +100,30 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     return _start_process(settings, "worker", _worker_log(settings).name)
 
 
+LOG_MAX_BYTES = 10 * 1024 * 1024
+LOG_KEEP = 3
+
+
+def _rotate_log(path: Path, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KEEP) -> None:
+    """Logs are appended to, so one over `max_bytes` moves to `.1` (`.1` to `.2` ...; the oldest goes)."""
+    try:
+        if path.stat().st_size <= max_bytes:
+            return
+    except FileNotFoundError:
+        return
+    path.with_name(f"{path.name}.{keep}").unlink(missing_ok=True)
+    for number in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{number}")
+        if older.exists():
+            older.replace(path.with_name(f"{path.name}.{number + 1}"))
+    path.replace(path.with_name(f"{path.name}.1"))
+
+
 def _start_process(settings: Settings, command: str, log_name: str) -> subprocess.Popen[bytes]:
     """`timeline COMMAND` as a child in its own session, so a Ctrl-C reaches only `up`, which stops it."""
     log_path = settings.home / log_name
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    _rotate_log(log_path)
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "streams.cli", command],
@@ -176,13 +197,54 @@ def down(context: click.Context) -> None:
     for name in ("scheduler", "worker"):
         pid_file = settings.home / f"{name}.pid"
         try:
-            pid = int(pid_file.read_text())
-            os.kill(pid, signal.SIGTERM)
-            click.echo(f"stopped the {name} (pid {pid})")
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            pass
+            text = pid_file.read_text().strip()
+        except FileNotFoundError:
+            continue
+        click.echo(_stop_named(name, text))
         pid_file.unlink(missing_ok=True)
     click.echo("broker stopped" if LocalBroker(settings).stop() else "no broker was running")
+
+
+def _stop_named(name: str, pid_text: str) -> str:
+    """SIGTERM the pid a pid file names only if it still runs our `name`: pids are reused."""
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        pid = 0
+    if pid <= 0:
+        return f"the {name} pid file holds no pid ({pid_text[:40]!r}); removed it"
+    argv = _command_line(pid)
+    if argv is None:
+        return f"the {name} (pid {pid}) was not running; removed its stale pid file"
+    if not _is_ours(argv, name):
+        return (
+            f"pid {pid} is not a timeline {name} (it runs {' '.join(argv)[:100]!r});"
+            " left it alone and removed the stale pid file"
+        )
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return f"the {name} (pid {pid}) was not running; removed its stale pid file"
+    return f"stopped the {name} (pid {pid})"
+
+
+def _command_line(pid: int) -> list[str] | None:
+    """The argv of a live process; None if there is none (a zombie's cmdline is empty)."""
+    if not Path("/proc/self").exists():  # not Linux: ask ps (arguments split on spaces)
+        found = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True)
+        return found.stdout.split() or None
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return raw.decode(errors="replace").split("\0")[:-1] or None
+
+
+def _is_ours(argv: list[str], command: str) -> bool:
+    """Whether argv is a Python running `streams.cli COMMAND`, as `_start_process` starts one."""
+    if not argv or "python" not in Path(argv[0]).name:
+        return False
+    return any(argv[index : index + 2] == ["streams.cli", command] for index in range(1, len(argv) - 1))
 
 
 def _wait_for_interrupt() -> None:
