@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from schemas.stances import StanceChange
+from streams.clients.subscriber import PoisonChange, parse_change, warn_skipped
 from streams.kafka import connection
 from streams.kafka.metadata import topic_partitions
 from streams.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # A change's record is written just after it is detected; look back a little for clock skew.
 SLACK = timedelta(minutes=5)
 
 
-async def changes_between(settings: Settings, start: datetime, end: datetime) -> list[StanceChange]:
+class WindowChanges(list[StanceChange]):
+    """A window's changes, a plain list to the runner, with the count of bad records skipped
+    on the way (each logged once): one bad record must not fail every digest run."""
+
+    def __init__(self, changes: Iterable[StanceChange] = (), skipped: int = 0) -> None:
+        super().__init__(changes)
+        self.skipped = skipped
+
+
+async def changes_between(settings: Settings, start: datetime, end: datetime) -> WindowChanges:
     """Every change (de-duplicated by change_id) with start <= detected_at < end."""
     topic = settings.topics.stance_changes
     consumer = connection.consumer(settings, enable_auto_commit=False)
     await consumer.start()
     found: dict[str, StanceChange] = {}
+    skipped = 0
     try:
         partitions = await topic_partitions(consumer, topic)
         if not partitions:
@@ -40,7 +55,12 @@ async def changes_between(settings: Settings, start: datetime, end: datetime) ->
                 for record in records:
                     if record.value is None:
                         continue
-                    change = StanceChange.model_validate_json(record.value)
+                    try:
+                        change = parse_change(record.value)
+                    except PoisonChange as error:
+                        skipped += 1
+                        warn_skipped(logger, "digest changes", record, str(error))
+                        continue
                     if start <= change.detected_at < end:
                         found.setdefault(change.change_id, change)
             for partition in list(remaining):
@@ -48,4 +68,4 @@ async def changes_between(settings: Settings, start: datetime, end: datetime) ->
                     remaining.discard(partition)
     finally:
         await consumer.stop()
-    return list(found.values())
+    return WindowChanges(found.values(), skipped)

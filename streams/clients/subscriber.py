@@ -14,18 +14,27 @@ for more, on `commit()` and on `stop()` (one commit per change capped a
 catching-up subscriber at about 175 changes/s). So after a crash up to a
 second of handled changes comes again: delivery is at least once, and
 changes are de-duplicated by `change_id`.
+
+A record that is not a valid stance change is skipped with one warning line
+and counted in `skipped`: one bad record must not stop every consumer for
+good. On a rebalance the subscriber commits what is done on the partitions
+it loses and forgets their buffered records, so it never commits a
+partition it no longer holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from pydantic import ValidationError
 
 from schemas.stances import StanceChange
 from schemas.subscriptions import ChangeFilter
@@ -34,18 +43,66 @@ from streams.settings import Settings
 
 StartPoint = Literal["latest", "earliest"] | datetime
 
+logger = logging.getLogger(__name__)
 
-class _SeekToTime(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On assignment, partitions with no committed offset start at a point in time."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, moment: datetime) -> None:
+class PoisonChange(ValueError):
+    """A record on the change topic that is not a stance change; the message says why in a few words."""
+
+
+def poison_reason(error: Exception) -> str:
+    """Why a record was refused, in a few words: pydantic's first error and how many more."""
+    if not isinstance(error, ValidationError):
+        return str(error) or type(error).__name__
+    errors = error.errors(include_url=False, include_input=False)
+    first, more = errors[0], len(errors) - 1
+    where = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "json_invalid":
+        text = "not JSON"
+    elif first["type"] == "model_type":
+        text = "not a JSON object"
+    elif first["type"] == "missing":
+        text = f"missing {where}"
+    else:
+        text = f"{where}: {first['msg']}" if where else first["msg"]
+    return f"{text} (and {more} more error{'s' if more > 1 else ''})" if more else text
+
+
+def parse_change(value: bytes) -> StanceChange:
+    """The record's stance change; `PoisonChange` with a short reason when it is not one."""
+    try:
+        return StanceChange.model_validate_json(value)
+    except ValidationError as error:
+        raise PoisonChange(poison_reason(error)) from None
+
+
+def warn_skipped(log: logging.Logger, reader: str, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    """The one line (no traceback) logged for a skipped record: where it is and why."""
+    log.warning(
+        "%s: skipped a bad record on %s partition %d offset %d: %s",
+        reader,
+        record.topic,
+        record.partition,
+        record.offset,
+        reason,
+    )
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Settles a subscriber's partitions on a rebalance; with a moment, partitions with no
+    committed offset start at that point in time."""
+
+    def __init__(self, subscriber: Subscriber, consumer: AIOKafkaConsumer, moment: datetime | None) -> None:
+        self.subscriber = subscriber
         self.consumer = consumer
-        self.moment_ms = int(moment.timestamp() * 1000)
+        self.moment_ms = None if moment is None else int(moment.timestamp() * 1000)
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        return None
+        await self.subscriber._revoke(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self.moment_ms is None:
+            return
         for partition in assigned:
             if await self.consumer.committed(partition) is not None:
                 continue
@@ -81,6 +138,8 @@ class Subscriber:
         self._last_commit = 0.0
         self.commit_interval = 1.0
         self._buffer: deque[ConsumerRecord[bytes, bytes]] = deque()
+        self.skipped = 0
+        """Records that were not a valid stance change: logged, skipped and committed past."""
 
     async def start(self) -> None:
         reset = self.start_point if isinstance(self.start_point, str) else "earliest"
@@ -93,11 +152,9 @@ class Subscriber:
             heartbeat_interval_ms=1_000,
         )
         await consumer.start()
-        if isinstance(self.start_point, datetime):
-            consumer.subscribe([self.topic], listener=_SeekToTime(consumer, self.start_point))
-        else:
-            consumer.subscribe([self.topic])
+        moment = self.start_point if isinstance(self.start_point, datetime) else None
         self._consumer = consumer
+        consumer.subscribe([self.topic], listener=_Rebalance(self, consumer, moment))
 
     async def stop(self) -> None:
         """Commit what is done (not the change handed out last) and leave the group."""
@@ -130,15 +187,41 @@ class Subscriber:
         self._done.update(self._pending)
         self._pending.clear()
 
-    async def _commit_done(self) -> None:
+    async def _commit_done(self, only: Collection[TopicPartition] | None = None) -> None:
+        """Commit the done offsets (of `only`, if given) of partitions still assigned; aiokafka
+        refuses any other, and their new owner reads them again anyway."""
         if self._consumer is None or self.group_id is None or not self._done:
             self._done.clear()
             return
-        await self._consumer.commit(
-            {partition: OffsetAndMetadata(offset, "") for partition, offset in self._done.items()}
-        )
-        self._done.clear()
+        assigned = self._consumer.assignment()
+        for partition in self._done.keys() - assigned:
+            del self._done[partition]
+        chosen = {p: offset for p, offset in self._done.items() if only is None or p in only}
+        if not chosen:
+            return
+        try:
+            await self._consumer.commit({p: OffsetAndMetadata(offset, "") for p, offset in chosen.items()})
+        except CommitFailedError:
+            logger.warning("subscriber: the group rebalanced before a commit; those changes come again")
+        for partition, offset in chosen.items():
+            if self._done.get(partition) == offset:  # not moved on while the commit was under way
+                del self._done[partition]
         self._last_commit = asyncio.get_running_loop().time()
+
+    async def _revoke(self, revoked: Collection[TopicPartition]) -> None:
+        """Before a rebalance: commit what is done on the partitions going away, then forget them."""
+        try:
+            await self._commit_done(only=revoked)
+        finally:
+            self._forget(revoked)
+
+    def _forget(self, partitions: Collection[TopicPartition]) -> None:
+        """Drop the buffered records and the offsets of partitions this subscriber gives up."""
+        gone = set(partitions)
+        self._buffer = deque(r for r in self._buffer if TopicPartition(r.topic, r.partition) not in gone)
+        for offsets in (self._pending, self._done):
+            for partition in gone & offsets.keys():
+                del offsets[partition]
 
     async def next_change(self, timeout: float | None = None) -> StanceChange | None:
         """The next matching, unseen change; None if none came within `timeout` seconds."""
@@ -155,7 +238,12 @@ class Subscriber:
                 self._pending[partition] = record.offset + 1
                 if record.value is None:
                     continue
-                change = StanceChange.model_validate_json(record.value)
+                try:
+                    change = parse_change(record.value)
+                except PoisonChange as error:
+                    self.skipped += 1
+                    warn_skipped(logger, "subscriber", record, str(error))
+                    continue
                 if self.filters.matches(change) and self._fresh(change):
                     return change
             self._finish_pending()  # skipped records; about to wait, so commit what is done
@@ -227,6 +315,11 @@ class SyncSubscriber:
             self._loop.run_until_complete(self._subscriber.stop())
         finally:
             self._loop.close()
+
+    @property
+    def skipped(self) -> int:
+        """Records skipped as not a valid stance change (see `Subscriber.skipped`)."""
+        return self._subscriber.skipped
 
     def next(self, timeout: float | None = None) -> StanceChange | None:
         return self._loop.run_until_complete(self._subscriber.next_change(timeout))

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from datetime import datetime
 from typing import TypeVar, overload
 
-import orjson
-
 from schemas.digests import Digest
 from schemas.events import parse_event
 from schemas.stances import Stance, StanceChange
@@ -67,8 +65,8 @@ class ChangeLog(Sequence[StanceChange]):
 
     A worker's view receives every change but a query or a stream reads few
     of them again: holding the bytes instead of validated models (several
-    times larger) and parsing on read keeps the feed cheap and the view small.
-    Only the change_id and `detected_at` are read on arrival.
+    times larger) and parsing on read keeps the view small. Each is validated
+    on arrival all the same: a bad record let in would fail every later read.
     """
 
     def __init__(self) -> None:
@@ -76,21 +74,23 @@ class ChangeLog(Sequence[StanceChange]):
         self._detected: list[datetime] = []
         self.positions: dict[str, int] = {}
         """change_id -> its index (arrival order), for resuming a stream."""
+        self.skipped = 0
+        """Records left out as not a valid stance change."""
 
     def add(self, value: bytes) -> bool:
-        """Keep one change record (delivery is at least once); False for a change seen before."""
-        document = orjson.loads(value)
-        change_id, detected = document["change_id"], document["detected_at"]
-        if not isinstance(change_id, str) or not isinstance(detected, str):
-            raise ValueError("a stance change needs a change_id and a detected_at")
-        if change_id in self.positions:
+        """Keep one change record (delivery is at least once); False for a change seen before.
+        A record that is not a valid stance change is counted in `skipped` and raises
+        pydantic's `ValidationError` (a `ValueError`)."""
+        try:
+            change = StanceChange.model_validate_json(value)
+        except ValueError:
+            self.skipped += 1
+            raise
+        if change.change_id in self.positions:
             return False
-        detected_at = datetime.fromisoformat(detected)
-        if detected_at.tzinfo is None:
-            raise ValueError(f"detected_at {detected!r} has no time zone")
-        self.positions[change_id] = len(self._raw)
+        self.positions[change.change_id] = len(self._raw)
         self._raw.append(value)
-        self._detected.append(detected_at)
+        self._detected.append(change.detected_at)
         return True
 
     @overload
@@ -175,7 +175,8 @@ class StanceView:
         return len(self.raw[HISTORY]) - len(self.withdrawn)
 
     def apply_change(self, value: bytes) -> None:
-        """Keep each stance change once (delivery is at least once)."""
+        """Keep each stance change once (delivery is at least once); a bad record raises
+        `ValueError` and is counted in `changes.skipped`."""
         self.changes.add(value)
 
     def apply_digest(self, value: bytes) -> None:

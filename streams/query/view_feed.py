@@ -6,8 +6,10 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 from mode import Service
 
+from streams.clients.subscriber import poison_reason, warn_skipped
 from streams.core.stores import CURRENT, EVENTS, HISTORY
 from streams.kafka import connection
 from streams.kafka.metadata import partitions_by_topic
@@ -47,9 +49,9 @@ class ViewFeed(Service):
             logger.info("view: catching up on %d partitions", len(partitions))
             while not self.should_stop:
                 batches = await consumer.getmany(timeout_ms=200, max_records=5000)
-                for partition, records in batches.items():
+                for records in batches.values():
                     for record in records:
-                        self._apply(partition.topic, record.key, record.value)
+                        self._apply(record)
                 if not self.view.ready and all(
                     await asyncio.gather(*(self._caught_up(consumer, p, o) for p, o in targets.items()))
                 ):
@@ -62,7 +64,10 @@ class ViewFeed(Service):
     async def _caught_up(consumer: AIOKafkaConsumer, partition: TopicPartition, target: int) -> bool:
         return bool(await consumer.position(partition) >= target)
 
-    def _apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+    def _apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Apply one record; a bad one (a `ValueError`: not JSON, not valid) is skipped in one
+        line, and a bad stance change counted on the view (`view.changes.skipped`)."""
+        topic, key, value = record.topic, record.key, record.value
         try:
             if topic == self.changes_topic:
                 if value is not None:
@@ -72,7 +77,9 @@ class ViewFeed(Service):
                     self.view.apply_digest(value)
             elif key is not None:
                 self.view.apply(self.stores[topic], key, value)
-        except Exception:
+        except ValueError as error:
+            warn_skipped(logger, "view", record, poison_reason(error))
+        except Exception:  # not the record's fault: a bug, so keep its traceback
             logger.exception("view: could not apply a record of %s", topic)
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
