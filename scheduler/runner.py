@@ -5,7 +5,8 @@ one (so a scheduler that was down catches up, one digest per missed window
 or one coalesced), each digest is stored before any sink sees it, and a
 sink is marked delivered only after it succeeded. A failing sink is retried
 with backoff, reported, retried again on the next run, and never holds up
-the other sinks. A change that reaches the topic after its window was built
+the other sinks; a sink that cannot even be built (a bad setting) fails
+the same way, alone. A change that reaches the topic after its window was built
 (a busy worker, a slow producer) goes into the next digest, up to
 LATE_CHANGES late.
 """
@@ -20,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 
 from scheduler.digest import build_digest
 from scheduler.ledger import Ledger
-from scheduler.sinks import deliver_with_retries, make_sink
+from scheduler.sinks import Sink, deliver_with_retries, describe_failure, make_sink
 from scheduler.windows import due_windows, window_containing
 from schemas.digests import Digest
 from schemas.stances import StanceChange
-from schemas.subscriptions import DigestSubscription
+from schemas.subscriptions import DigestSubscription, redact_sink_id
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,26 @@ FetchChanges = Callable[[Settings, datetime, datetime], Awaitable[list[StanceCha
 
 @dataclass
 class RunReport:
+    """What a run did; sink ids are the ledger's (unredacted): show them with `redact_sink_id`."""
+
     built: list[Digest] = field(default_factory=list)
     delivered: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def build_sinks(subscription: DigestSubscription, settings: Settings) -> dict[str, Sink | str]:
+    """Each sink, or why it could not be built: one bad sink must not stop the others delivering."""
+    sinks: dict[str, Sink | str] = {}
+    for config in subscription.sinks:
+        try:
+            sinks[config.sink_id] = make_sink(config, settings)
+        except Exception as failure:  # noqa: BLE001 - reported as that sink's failed delivery
+            sinks[config.sink_id] = f"cannot set up the sink: {describe_failure(failure, config)}"
+    return sinks
+
+
+async def _deliver(sink: Sink | str, digest: Digest, attempts: int) -> str | None:
+    return sink if isinstance(sink, str) else await deliver_with_retries(sink, digest, attempts)
 
 
 async def run_subscription(
@@ -68,10 +86,10 @@ async def run_subscription(
         if digest.change_count == 0 and subscription.skip_empty:
             for sink_id in sink_ids:
                 ledger.delivered(digest.digest_id, sink_id)  # nothing to send, by request
-    sinks = {sink.sink_id: make_sink(sink, settings) for sink in subscription.sinks}
+    sinks = build_sinks(subscription, settings)
     for digest, missing in ledger.undelivered(subscription.id, sink_ids):
         outcomes = await asyncio.gather(
-            *(deliver_with_retries(sinks[sink_id], digest, settings.sink_attempts) for sink_id in missing)
+            *(_deliver(sinks[sink_id], digest, settings.sink_attempts) for sink_id in missing)
         )
         for sink_id, error in zip(missing, outcomes, strict=True):
             if error is None:
@@ -81,6 +99,10 @@ async def run_subscription(
                 attempts = ledger.failed(digest.digest_id, sink_id, error)
                 report.failed.append((digest.digest_id, sink_id, error))
                 logger.warning(
-                    "digest %s to %s failed (%d runs so far): %s", digest.digest_id, sink_id, attempts, error
+                    "digest %s to %s failed (%d runs so far): %s",
+                    digest.digest_id,
+                    redact_sink_id(sink_id),
+                    attempts,
+                    error,
                 )
     return report

@@ -32,6 +32,7 @@ from scheduler.ledger import Ledger
 from scheduler.runner import RunReport, run_subscription
 from scheduler.subscriptions_file import load_subscriptions
 from scheduler.windows import trigger_for
+from schemas.subscriptions import redact_sink_id
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ async def run_digest_job(subscription_id: str, settings_json: str) -> RunReport 
             digest.window_end,
         )
     for digest_id, sink_id in report.delivered:
-        logger.info("delivered %s to %s", digest_id, sink_id)
+        logger.info("delivered %s to %s", digest_id, redact_sink_id(sink_id))
     return report
 
 

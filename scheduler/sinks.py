@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import contextlib
 import os
 import sys
 from email.message import EmailMessage
@@ -12,7 +11,8 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from schemas.digests import Digest
-from schemas.subscriptions import SINK_KINDS, SinkConfig
+from schemas.subscriptions import SINK_KINDS, SinkConfig, parse_smtp_target, redact_url
+from streams.clients import webhooks
 from streams.kafka import connection
 from streams.settings import Settings
 
@@ -61,8 +61,14 @@ class FileSink:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path_for(digest)
         partial = path.with_suffix(path.suffix + ".partial")
-        partial.write_text(body_of(digest, self.config.format), "utf-8")
-        os.replace(partial, path)
+        try:
+            partial.write_text(body_of(digest, self.config.format), "utf-8")
+            os.replace(partial, path)
+        except BaseException:
+            # A half-written file would sit beside the digests forever; the retry writes it again.
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            raise
 
 
 MAX_DIGEST_BYTES = 32 * 1024 * 1024
@@ -100,47 +106,100 @@ class TopicSink:
             await producer.stop()
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The webhook signature header value: `sha256=` + HMAC-SHA256 of the body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+signature = webhooks.signature
+"""The signature header value (streams/clients/webhooks.py, where receivers find `verify_signature`)."""
 
 
 class WebhookSink:
-    """HTTP POST of the Digest JSON, signed with HMAC-SHA256 when a secret is set."""
+    """HTTP POST of the Digest JSON, signed over a timestamp and the body when a secret is set.
+
+    Redirects are not followed: aiohttp would turn the POST into a GET, and a
+    hook that moved should be configured again, not chased.
+    """
 
     def __init__(self, config: SinkConfig) -> None:
         if not config.target or not config.target.startswith(("http://", "https://")):
             raise SinkError("a webhook sink needs a URL: webhook:https://...")
         self.config = config
+        self.url = config.target
+
+    def secret(self) -> str | None:
+        """The HMAC key, read at each send: a named variable that is unset fails, never sends unsigned."""
+        if self.config.secret_env is None:
+            return self.config.secret
+        value = os.environ.get(self.config.secret_env, "")
+        if not value.strip():
+            raise SinkError(
+                f"the webhook secret variable {self.config.secret_env} is unset or empty in the scheduler's"
+                " environment: not sending unsigned"
+            )
+        return value
 
     async def deliver(self, digest: Digest) -> None:
         import aiohttp
 
         body = digest.model_dump_json().encode()
         headers = {"Content-Type": "application/json", "X-Timeline-Digest-Id": digest.digest_id}
-        if self.config.secret:
-            headers["X-Timeline-Signature"] = signature(self.config.secret, body)
+        secret = self.secret()
+        if secret is not None:
+            headers |= webhooks.signed_headers(secret, body)
         timeout = aiohttp.ClientTimeout(total=15)
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(self.config.target or "", data=body, headers=headers) as response,
+            session.post(self.url, data=body, headers=headers, allow_redirects=False) as response,
         ):
-            if response.status >= 300:
+            if 300 <= response.status < 400:
+                location = response.headers.get("Location")
+                where = (redact_url(location) if "://" in location else "/…") if location else "nowhere"
+                raise SinkError(
+                    f"webhook answered {response.status} (a redirect to {where}): redirects are not followed,"
+                    " set the sink to the final URL"
+                )
+            if response.status >= 400:
                 raise SinkError(f"webhook answered {response.status}: {(await response.text())[:200]}")
 
 
 class SmtpSink:
-    """An email with the text and HTML renderings; target `host:port/to@address`."""
+    """An email with the text and HTML renderings; target `host[:port]/to@address`.
+
+    TIMELINE_SMTP_SECURITY picks plain, STARTTLS or TLS; a login (username and
+    password file, read at each send) is refused over plain SMTP.
+    """
 
     def __init__(self, config: SinkConfig, settings: Settings) -> None:
-        target = config.target or ""
-        server, _, recipient = target.partition("/")
-        host, _, port = server.partition(":")
-        if not host or not recipient or "@" not in recipient:
-            raise SinkError("an smtp sink needs host:port/to@address")
+        try:
+            self.host, self.port, self.recipient = parse_smtp_target(config.target or "")
+        except ValueError as error:
+            raise SinkError(str(error)) from error
         self.config = config
-        self.host, self.port, self.recipient = host, int(port or 25), recipient
         self.sender = settings.smtp_from
+        self.security = settings.smtp_security
+        self.username = settings.smtp_username
+        self.password_file = settings.smtp_password_file
+        if (self.username is None) != (self.password_file is None):
+            raise SinkError(
+                "TIMELINE_SMTP_USERNAME and TIMELINE_SMTP_PASSWORD_FILE go together:"
+                " set both to log in, neither to send without a login"
+            )
+        if self.username is not None and self.security == "none":
+            raise SinkError(
+                "an SMTP login needs TIMELINE_SMTP_SECURITY=starttls or tls:"
+                " with 'none' the password would cross the network in clear"
+            )
+
+    def password(self) -> str | None:
+        """The password, read from its file at each send (so a rotated one is picked up)."""
+        if self.password_file is None:
+            return None
+        try:
+            password = self.password_file.read_text("utf-8").rstrip("\r\n")
+        except OSError as error:
+            raise SinkError(
+                f"cannot read TIMELINE_SMTP_PASSWORD_FILE {self.password_file}: {error.strerror}"
+            ) from error
+        if not password:
+            raise SinkError(f"TIMELINE_SMTP_PASSWORD_FILE {self.password_file} is empty")
+        return password
 
     async def deliver(self, digest: Digest) -> None:
         import aiosmtplib
@@ -152,7 +211,16 @@ class SmtpSink:
         message["X-Timeline-Digest-Id"] = digest.digest_id
         message.set_content(body_of(digest, "text"))
         message.add_alternative(body_of(digest, "html"), subtype="html")
-        await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=15)
+        await aiosmtplib.send(
+            message,
+            hostname=self.host,
+            port=self.port,  # None: 25, 587 with STARTTLS, 465 with TLS
+            username=self.username,
+            password=self.password(),
+            use_tls=self.security == "tls",
+            start_tls=self.security == "starttls",
+            timeout=15,
+        )
 
 
 def make_sink(config: SinkConfig, settings: Settings) -> Sink:
@@ -169,6 +237,20 @@ def make_sink(config: SinkConfig, settings: Settings) -> Sink:
     raise ValueError(f"unknown sink kind {config.kind!r} (known: {', '.join(SINK_KINDS)})")
 
 
+def describe_failure(failure: BaseException, config: SinkConfig) -> str:
+    """A failure as the ledger, the log and the CLI show it: a webhook's URL redacted wherever it appears."""
+    text = f"{type(failure).__name__}: {failure}"
+    if config.kind == "webhook" and config.target:
+        from yarl import URL
+
+        spellings = {config.target}  # as configured, and as aiohttp normalises it
+        with contextlib.suppress(ValueError):
+            spellings.add(str(URL(config.target)))
+        for spelling in sorted(spellings, key=len, reverse=True):
+            text = text.replace(spelling, redact_url(config.target))
+    return text
+
+
 async def deliver_with_retries(
     sink: Sink, digest: Digest, attempts: int = 3, first_delay: float = 0.5
 ) -> str | None:
@@ -179,7 +261,7 @@ async def deliver_with_retries(
             await sink.deliver(digest)
             return None
         except Exception as failure:  # noqa: BLE001 - every sink failure is retried, then reported
-            error = f"{type(failure).__name__}: {failure}"
+            error = describe_failure(failure, sink.config)
             if attempt + 1 < attempts:
                 await asyncio.sleep(first_delay * 2**attempt)
     return error

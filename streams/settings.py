@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     )
     sink_attempts: int = Field(default=3, ge=1, description="Tries per sink and run before giving up.")
     smtp_from: str = "diplomatic-timeline@localhost"
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="SMTP sinks: plain, STARTTLS (port 587), or TLS from the start (465)."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login; needs starttls or tls.")
+    smtp_password_file: Path | None = Field(
+        default=None, description="A file holding the SMTP password, read at each send."
+    )
 
     def environment(self) -> dict[str, str]:
         """These settings as TIMELINE_* variables, for a child process (a worker, a scheduler)."""

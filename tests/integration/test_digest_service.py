@@ -20,11 +20,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from scheduler.ledger import Ledger
-from scheduler.sinks import TopicSink, signature
+from scheduler.sinks import TopicSink
 from scheduler.subscriptions_file import save_subscriptions
 from schemas.digests import Digest
 from schemas.subscriptions import DigestSubscription, SinkConfig
 from streams.clients.publisher import Publisher
+from streams.clients.webhooks import verify_signature
 from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -61,7 +62,9 @@ class Webhook:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.requests += 1
-                assert self.headers["X-Timeline-Signature"] == signature(SECRET, body)
+                assert verify_signature(
+                    SECRET, body, self.headers["X-Timeline-Timestamp"], self.headers["X-Timeline-Signature"]
+                )
                 if hook.failures > 0:
                     hook.failures -= 1
                     self.send_response(500)
