@@ -24,9 +24,8 @@ from scheduler.changes_source import changes_between
 from scheduler.ledger import Ledger
 from scheduler.runner import run_subscription
 from schemas.digests import Digest
-from schemas.stances import ChangeKind, Position, Stance, StanceChange
+from schemas.stances import StanceChange
 from schemas.subscriptions import DigestSubscription, IntervalSchedule, SinkConfig
-from schemas.time import EventTime, Precision
 from streams.clients.subscriber import Subscriber
 from streams.core.stores import CURRENT, EVENTS, HISTORY
 from streams.kafka import connection
@@ -34,6 +33,7 @@ from streams.query.view import StanceView
 from streams.query.view_feed import ViewFeed
 from streams.settings import Settings
 from streams.topics import DAY_MS, TopicSpec, ensure_topics, topic_specs
+from tests.factories import new_stance_change
 from tests.integration.helpers import read_all
 from tests.integration.workers import environment
 
@@ -45,26 +45,9 @@ MOMENT = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 
 
 def change(number: int, actor: str = "keir-starmer") -> StanceChange:
-    stance = Stance(
-        actor_id=actor,
-        issue_id="us-backstop",
-        position=Position.SUPPORT,
-        score=0.5,
-        confidence=0.9,
-        event_id=f"ev-{number}",
-        occurred_at=EventTime(at=datetime(2025, 3, 5, tzinfo=UTC), precision=Precision.DAY),
-        recorded_at=MOMENT,
-    )
-    return StanceChange(
-        change_id=f"chg-{number}-{uuid.uuid4().hex[:6]}",
-        actor_id=actor,
-        issue_id="us-backstop",
-        kind=ChangeKind.NEW,
-        current=stance,
-        event_id=stance.event_id,
-        occurred_at=stance.occurred_at,
-        detected_at=MOMENT,
-    )
+    occurred = datetime(2025, 3, 5, tzinfo=UTC)
+    change_id = f"chg-{number}-{uuid.uuid4().hex[:6]}"
+    return new_stance_change(change_id, f"ev-{number}", MOMENT, occurred=occurred, actor_id=actor, score=0.5)
 
 
 def missing_change_id(good: StanceChange) -> bytes:

@@ -12,10 +12,10 @@ from scheduler.digest import build_digest
 from scheduler.ledger import Ledger
 from scheduler.runner import run_subscription
 from schemas.digests import Digest
-from schemas.stances import ChangeKind, Position, Stance, StanceChange
+from schemas.stances import StanceChange
 from schemas.subscriptions import DigestSubscription
-from schemas.time import EventTime, Precision
 from streams.settings import Settings
+from tests.factories import new_stance_change
 
 DAILY = DigestSubscription.model_validate(
     {"id": "daily", "schedule": {"kind": "cron", "cron": "0 0 * * *"}, "start": "2025-01-01T00:00:00Z"}
@@ -25,26 +25,7 @@ SINKS = ["file:a", "webhook:b"]
 
 
 def a_change(detected: datetime) -> StanceChange:
-    stance = Stance(
-        actor_id="keir-starmer",
-        issue_id="us-backstop",
-        position=Position.SUPPORT,
-        score=0.6,
-        confidence=0.9,
-        event_id=f"ev-{detected:%j}",
-        occurred_at=EventTime(at=detected, precision=Precision.DAY),
-        recorded_at=detected,
-    )
-    return StanceChange(
-        change_id=f"chg-{detected:%j}",
-        actor_id="keir-starmer",
-        issue_id="us-backstop",
-        kind=ChangeKind.NEW,
-        current=stance,
-        event_id=stance.event_id,
-        occurred_at=stance.occurred_at,
-        detected_at=detected,
-    )
+    return new_stance_change(f"chg-{detected:%j}", f"ev-{detected:%j}", detected)
 
 
 def day(ledger: Ledger, number: int) -> Digest:

@@ -17,38 +17,19 @@ from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from scheduler.changes_source import WindowChanges
-from schemas.stances import ChangeKind, Position, Stance, StanceChange
-from schemas.time import EventTime, Precision
+from schemas.stances import StanceChange
 from streams.clients.subscriber import PoisonChange, Subscriber, parse_change, poison_reason
 from streams.query.view import ChangeLog, StanceView
 from streams.query.view_feed import ViewFeed
 from streams.settings import Settings
+from tests.factories import new_stance_change
 
 TOPIC = "t.stance-changes"
 
 
 def good_change(number: int) -> StanceChange:
     detected = datetime(2025, 3, 1, 12, number, tzinfo=UTC)
-    stance = Stance(
-        actor_id="keir-starmer",
-        issue_id="us-backstop",
-        position=Position.SUPPORT,
-        score=0.6,
-        confidence=0.9,
-        event_id=f"ev-{number}",
-        occurred_at=EventTime(at=detected, precision=Precision.DAY),
-        recorded_at=detected,
-    )
-    return StanceChange(
-        change_id=f"chg-{number}",
-        actor_id="keir-starmer",
-        issue_id="us-backstop",
-        kind=ChangeKind.NEW,
-        current=stance,
-        event_id=stance.event_id,
-        occurred_at=stance.occurred_at,
-        detected_at=detected,
-    )
+    return new_stance_change(f"chg-{number}", f"ev-{number}", detected)
 
 
 def without(field: str) -> bytes:

@@ -16,9 +16,9 @@ from markdown_it.token import Token
 from scheduler.digest import build_digest
 from scheduler.render import one_line, render_html, render_markdown, render_text
 from schemas.digests import Digest
-from schemas.stances import ChangeKind, Position, Stance, StanceChange
+from schemas.stances import StanceChange
 from schemas.subscriptions import DigestSubscription
-from schemas.time import EventTime, Precision
+from tests.factories import new_stance_change
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = START + timedelta(days=1)
@@ -48,26 +48,9 @@ texts = st.text(st.one_of(st.characters(), st.sampled_from(TRICKY)), max_size=60
 
 
 def change(quote: str | None, event_id: str, detected: datetime) -> StanceChange:
-    stance = Stance(
-        actor_id="keir-starmer",
-        issue_id="us-backstop",
-        position=Position.SUPPORT,
-        score=0.6,
-        confidence=0.9,
-        quote=quote,
-        event_id=event_id,
-        occurred_at=EventTime(at=datetime(2025, 2, 17, tzinfo=UTC), precision=Precision.DAY),
-        recorded_at=detected,
-    )
-    return StanceChange(
-        change_id=f"chg-{detected.timestamp()}",
-        actor_id="keir-starmer",
-        issue_id="us-backstop",
-        kind=ChangeKind.NEW,
-        current=stance,
-        event_id=event_id,
-        occurred_at=stance.occurred_at,
-        detected_at=detected,
+    occurred = datetime(2025, 2, 17, tzinfo=UTC)
+    return new_stance_change(
+        f"chg-{detected.timestamp()}", event_id, detected, occurred=occurred, quote=quote
     )
 
 
