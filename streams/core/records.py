@@ -137,6 +137,8 @@ class WithdrawnStance(StoredStance):
     """
 
     withdrawn_by: str
+    withdrawn_occurred_at: EventTime | None = None
+    """The event time of the retraction that withdrew it, for reporting the change again."""
     was_current: bool = False
     fell_back_to: str | None = None
 

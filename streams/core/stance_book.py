@@ -160,15 +160,24 @@ class StanceBook:
             if not withdrawn.was_current:
                 return None
             self._set_current(actor_id, issue_id, self._best_claim(actor_id, issue_id))
-            return self._withdrawal(withdrawn, self._fallback_of(withdrawn), cause_occurred_at, detected_at)
+            # Reported as it was the first time (a second retraction of the event changes nothing).
+            first_occurred_at = withdrawn.withdrawn_occurred_at or cause_occurred_at
+            return self._withdrawal(withdrawn, self._fallback_of(withdrawn), first_occurred_at, detected_at)
         held = parse_stored(raw) if raw is not None else None
         if held is None and current is not None and current.event_id == event_id:
             held = current  # a crash kept the current record and lost the history one
         if held is None:
             return None  # never held
         was_current = current is not None and current.event_id == event_id
-        fields = held.model_dump(exclude={"withdrawn_by", "was_current", "fell_back_to"})
-        withdrawn = WithdrawnStance(**fields, withdrawn_by=cause_event_id, was_current=was_current)
+        fields = held.model_dump(
+            exclude={"withdrawn_by", "withdrawn_occurred_at", "was_current", "fell_back_to"}
+        )
+        withdrawn = WithdrawnStance(
+            **fields,
+            withdrawn_by=cause_event_id,
+            withdrawn_occurred_at=cause_occurred_at,
+            was_current=was_current,
+        )
         if not was_current:
             self.history[key] = encode(withdrawn)
             self.writes += 1

@@ -296,3 +296,16 @@ def test_a_withdrawal_read_again_after_later_claims_reports_the_same_change() ->
     assert again is not None and again.change_id == first.change_id
     current = pages.current_stance("keir-starmer", "us-backstop")
     assert current is not None and current.event_id == "newest"
+
+
+def test_a_second_retraction_of_the_event_reports_the_first_withdrawal_unchanged() -> None:
+    """Withdrawn again by another retraction (the event retracted twice): the same change, same
+    content, so consumers that keep one per change_id see nothing new."""
+    pages = book()
+    pages.add(stance("old", 1, 0.4), DETECTED)
+    pages.add(stance("new", 5, -0.6), DETECTED)
+    first_cause = EventTime(at=BASE + timedelta(days=10), precision=Precision.DAY)
+    first = pages.remove("keir-starmer", "us-backstop", "new", "retraction-b", first_cause, DETECTED)
+    later_cause = EventTime(at=BASE + timedelta(days=20), precision=Precision.DAY)
+    again = pages.remove("keir-starmer", "us-backstop", "new", "retraction-a", later_cause, DETECTED)
+    assert first is not None and again == first
