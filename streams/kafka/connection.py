@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -35,7 +35,7 @@ class Security:
     protocol: SecurityProtocol
     mechanism: str | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     ssl_context: ssl.SSLContext | None = None
     password_source: str | None = None
     """Which setting the password came from, for an error message."""

@@ -125,7 +125,11 @@ class TopicEmitter:
         event: faust.EventT[Any] | None = None,
     ) -> Any:
         producer = await self.producer()
-        sent = await producer.send(topic, key, value, partition, None, headers)
+        try:
+            sent = await producer.send(topic, key, value, partition, None, headers)
+        except Exception as error:  # noqa: BLE001 - a refused send settles the event like a failed one
+            sent = asyncio.get_running_loop().create_future()
+            sent.set_exception(error)
         self._delivery(event or faust.current_event()).track(sent)
         return sent
 
@@ -141,6 +145,11 @@ class TopicEmitter:
         """The event's step is over: ack it once everything it sent has reached Kafka."""
         self._delivery(event)
         self._deliveries.pop(id(event)).close()
+
+    def abandon(self, event: faust.EventT[Any]) -> None:
+        """The step was interrupted: the event stays unacknowledged, to be read again."""
+        self._deliveries.pop(id(event), None)
+        self.outbox.take(event)
 
     def _settle(self, event: faust.EventT[Any], errors: list[BaseException]) -> None:
         if not errors:
@@ -165,7 +174,13 @@ class TopicEmitter:
         delivery = Delivery(settle)
         headers = dead_letter_headers("send_failed", error_text(errors[0]), event)
         producer = await self.producer()
-        sent = await producer.send(self.names["dlq"], event.key, bounded(event.value), None, None, headers)
+        try:
+            sent = await producer.send(
+                self.names["dlq"], event.key, bounded(event.value), None, None, headers
+            )
+        except Exception as error:  # noqa: BLE001 - left unacked: the event is read again
+            _log_failures([error], "not dead-lettered; read again")
+            return
         delivery.track(sent)
         delivery.close()
 
@@ -229,13 +244,17 @@ def register_agents(
             # Acked by the emitter once everything the step sent reached Kafka (`deliveries`).
             async for event in stream.noack().events():  # type: ignore[attr-defined]
                 try:
-                    await step(event)
-                except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
-                    await emitter.dead_letter(
-                        event.key, event.value, "processing_error", error_text(error), event
-                    )
-                # Before the event is acknowledged: writes a failed step made are kept too.
-                await emitter.send_changelogs(event)
+                    try:
+                        await step(event)
+                    except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
+                        await emitter.dead_letter(
+                            event.key, event.value, "processing_error", error_text(error), event
+                        )
+                    # Before the event is acknowledged: writes a failed step made are kept too.
+                    await emitter.send_changelogs(event)
+                except BaseException:
+                    emitter.abandon(event)  # cancelled, or the emitter itself failed: read again
+                    raise
                 emitter.finish(event)
 
         return agent

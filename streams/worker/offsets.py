@@ -104,10 +104,26 @@ class GaplessCommitConsumer(faust_aiokafka.Consumer):
 
     _holes: HoleWatch | None = None
     _rereads: set[asyncio.Task[None]] | None = None
+    _first_seen: dict[TP, int] | None = None
+
+    def track_message(self, message: Any) -> None:
+        """Remember the first offset delivered per partition: before its first commit, nothing
+        may be committed past it (events are acked as their sends complete, in any order)."""
+        super().track_message(message)
+        first = self._first_seen = self._first_seen if self._first_seen is not None else {}
+        known = first.get(message.tp)
+        if known is None or message.offset < known:
+            first[message.tp] = message.offset
+
+    def _committed_or_first(self, tp: TP) -> int | None:
+        committed: int | None = self._committed_offset[tp]
+        if committed is None and self._first_seen is not None:
+            return self._first_seen.get(tp)
+        return committed
 
     def _new_offset(self, tp: TP) -> int | None:
         offset = self._gapless_offset(tp)
-        committed = self._committed_offset[tp]
+        committed = self._committed_or_first(tp)
         if offset is None and committed is not None:
             holes = self._holes = self._holes or HoleWatch()
             if holes.stuck(tp, committed, self._acked[tp], time.monotonic()):
@@ -137,7 +153,7 @@ class GaplessCommitConsumer(faust_aiokafka.Consumer):
                 gaps.chop(0, max(filler[-1], max(acked) + 1))
         acked.sort()
         before = len(acked)
-        offset = next_commit(acked, self._committed_offset[tp])
+        offset = next_commit(acked, self._committed_or_first(tp))
         if offset is not None:
             self._acked_index[tp].difference_update(range(offset - (before - len(acked)), offset))
         return offset

@@ -42,3 +42,19 @@ def test_no_hole_or_a_moving_commit_is_never_stuck() -> None:
     assert not watch.stuck("p1", 63, [65], now=0.0)
     assert not watch.stuck("p1", 64, [66], now=30.0)  # the commit moved: a new hole, new clock
     assert not watch.stuck("p2", 10, [12], now=30.0)  # partitions are watched apart
+
+
+def test_before_the_first_commit_nothing_is_committed_past_the_first_record_delivered() -> None:
+    """Events are acked as their sends complete, in any order: with no committed offset yet, the
+    commit waits for the first record the partition delivered (faust would take any leading run)."""
+    from faust.types import TP
+
+    from streams.worker.offsets import GaplessCommitConsumer
+
+    consumer = GaplessCommitConsumer.__new__(GaplessCommitConsumer)
+    tp = TP("events", 0)
+    consumer._first_seen = {tp: 0}
+    consumer._committed_offset = {tp: None}  # type: ignore[assignment]
+    assert consumer._committed_or_first(tp) == 0
+    assert next_commit([1, 2], consumer._committed_or_first(tp)) is None
+    assert next_commit([0, 1, 2], consumer._committed_or_first(tp)) == 3
