@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from schemas.stances import StanceChange
 from streams.clients.subscriber import PoisonChange, parse_change, warn_skipped
 from streams.kafka import connection
-from streams.kafka.metadata import topic_partitions
+from streams.kafka.metadata import assign_all
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,10 +35,7 @@ async def changes_between(settings: Settings, start: datetime, end: datetime) ->
     found: dict[str, StanceChange] = {}
     skipped = 0
     try:
-        partitions = await topic_partitions(consumer, topic)
-        if not partitions:
-            raise RuntimeError(f"topic {topic} does not exist on {settings.bootstrap}")
-        consumer.assign(partitions)
+        partitions = await assign_all(consumer, topic, settings.bootstrap)
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.offsets_for_times(
             {p: int((start - SLACK).timestamp() * 1000) for p in partitions}

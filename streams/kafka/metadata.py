@@ -28,3 +28,12 @@ async def partitions_by_topic(
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     """One topic's partitions, sorted; empty if the broker has no such topic."""
     return (await partitions_by_topic(consumer, [topic]))[topic]
+
+
+async def assign_all(consumer: AIOKafkaConsumer, topic: str, bootstrap: str) -> list[TopicPartition]:
+    """Assign the consumer every partition of `topic`; a clear error if the broker has no such topic."""
+    partitions = await topic_partitions(consumer, topic)
+    if not partitions:
+        raise RuntimeError(f"topic {topic} does not exist on {bootstrap}")
+    consumer.assign(partitions)
+    return partitions

@@ -22,7 +22,7 @@ from streams.collector import fewer_collections
 from streams.core.records import live_claims
 from streams.core.stores import CURRENT, HISTORY
 from streams.kafka import connection
-from streams.kafka.metadata import topic_partitions
+from streams.kafka.metadata import assign_all
 from streams.replay.memory import Outcome, Replay
 from streams.replay.staged import StagedReplay
 from streams.settings import Settings
@@ -111,10 +111,7 @@ async def _replay(
     started = time.perf_counter()
     count = 0
     try:
-        partitions = await topic_partitions(consumer, topic)
-        if not partitions:
-            raise RuntimeError(f"topic {topic} does not exist on {settings.bootstrap}")
-        consumer.assign(partitions)
+        partitions = await assign_all(consumer, topic, settings.bootstrap)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         total = sum(ends.values())

@@ -130,7 +130,11 @@ class TopicEmitter:
         except Exception as error:  # noqa: BLE001 - a refused send settles the event like a failed one
             sent = asyncio.get_running_loop().create_future()
             sent.set_exception(error)
-        self._delivery(event or faust.current_event()).track(sent)
+        source = event or faust.current_event()
+        delivery = self._delivery(source)
+        delivery.track(sent)
+        if source is None:
+            delivery.close()  # sent outside an event: nothing to ack, a failure is still said
         return sent
 
     def _delivery(self, event: faust.EventT[Any] | None) -> Delivery:
