@@ -53,11 +53,12 @@ integration: $(STAMP) system-packages broker-jars ## the integration tests only 
 test: $(STAMP) system-packages broker-jars lint bench-quick ## install what is needed, then ruff, mypy, the quick bench and every test
 	$(BIN)/pytest -q
 
-# The benchmark on small numbers (seconds): keeps it from rotting; asserts no timing.
+# The benchmark on small numbers (about two minutes; a 5,000-event state): keeps it from rotting; asserts no timing.
 bench-quick: $(STAMP) broker-jars ## the benchmark on small numbers (keeps it from rotting; asserts no timing)
 	$(BIN)/python -m bench.run --quick
 
-# The full benchmark: bench/results/latest.json, latest.png and a table (about 10 minutes).
+# The full benchmark: bench/results/latest.json, latest.png and a table (about 30 minutes on 2 cores:
+# a 1M-event state backfilled, recovered and queried on two workers; docs/benchmarks.md).
 bench: $(STAMP) broker-jars ## the full benchmark: bench/results/latest.json, latest.png and a table
 	$(BIN)/python -m bench.run
 

@@ -83,6 +83,13 @@ def _quote(change: StanceChange) -> str | None:
     return one_line(change.current.quote) or None
 
 
+def _basis(change: StanceChange) -> str | None:
+    """The analyst's reading behind the claim made one line, shown after the quote, never in it."""
+    if change.current is None or not change.current.basis:
+        return None
+    return one_line(change.current.basis) or None
+
+
 def render_text(digest: Digest) -> str:
     lines = [_headline(digest, one_line), ""]
     if not digest.groups:
@@ -93,6 +100,8 @@ def render_text(digest: Digest) -> str:
             lines.append(f"  - {_line(change, one_line)}")
             if (quote := _quote(change)) is not None:
                 lines.append(f'    "{quote}"')
+            if (basis := _basis(change)) is not None:
+                lines.append(f"    basis: {basis}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -108,6 +117,9 @@ def render_markdown(digest: Digest) -> str:
             lines.append(f"- {_line(change, markdown_inline)}")
             if (quote := _quote(change)) is not None:
                 lines.append(f"  > {markdown_inline(quote)}")
+            if (basis := _basis(change)) is not None:
+                # after a blank line: a paragraph of the list item, not a lazy line of the quote
+                lines += ["", f"  Basis: {markdown_inline(basis)}"]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -128,6 +140,8 @@ def render_html(digest: Digest) -> str:
             item = _line(change, html_inline)
             if (quote := _quote(change)) is not None:
                 item += f"<blockquote>{html_inline(quote)}</blockquote>"
+            if (basis := _basis(change)) is not None:
+                item += f'<p class="basis">Basis: {html_inline(basis)}</p>'
             parts.append(f"<li>{item}</li>")
         parts.append("</ul>")
     parts.append("</body></html>")

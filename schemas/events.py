@@ -26,6 +26,8 @@ from pydantic import (
 )
 
 from schemas.actors import CountryCode
+from schemas.input_forms import text_or_object
+from schemas.problems import problems_of, summarise, unknown_type_problems
 from schemas.stances import StanceClaim
 from schemas.time import EventTime, require_utc
 from schemas.upcasting import UnsupportedSchemaVersionError, upcast
@@ -44,6 +46,8 @@ class EventRole(StrEnum):
     TARGET = "target"
     PARTICIPANT = "participant"
     SUBJECT = "subject"
+    SIGNATORY = "signatory"
+    """One of those who put their name to a joint statement, a declaration or an agreement."""
 
 
 class EventActor(BaseModel):
@@ -54,10 +58,21 @@ class EventActor(BaseModel):
 
 
 class Location(BaseModel):
+    """Where it happened; a publisher may write the place's name alone ("Paris")."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    country: CountryCode | None = None
+    country: CountryCode | None = Field(
+        default=None, description="Gives context aliases their meaning ('the Prime Minister' in GBR)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    __get_pydantic_json_schema__ = text_or_object({"type": "string", "minLength": 1, "maxLength": 200})
 
 
 class Source(BaseModel):
@@ -169,6 +184,31 @@ class AgreementEvent(_EventBase):
     type: Literal["agreement"] = "agreement"
 
 
+class _Signed(_EventBase):
+    def signatories(self) -> list[str]:
+        """The actors who put their name to it: those with the role `signatory`."""
+        return [actor.actor_id for actor in self.actors if actor.role is EventRole.SIGNATORY]
+
+
+class JointStatementEvent(_Signed):
+    """A text several actors issue together (a communiqué, the E3's statement); its signatories
+    are its actors with the role `signatory`, each claim still one actor's own."""
+
+    type: Literal["joint_statement"] = "joint_statement"
+
+    @model_validator(mode="after")
+    def _has_signatories(self) -> JointStatementEvent:
+        if not self.signatories():
+            raise ValueError("a joint statement names its signatories: actors with the role 'signatory'")
+        return self
+
+
+class DeclarationEvent(_Signed):
+    """A formal declaration (the declaration of 26 EU leaders), by one actor or signed by several."""
+
+    type: Literal["declaration"] = "declaration"
+
+
 class RetractionEvent(_EventBase):
     """Withdraws an earlier event: its claims no longer count."""
 
@@ -192,6 +232,8 @@ DiplomaticEvent = Annotated[
     | CallEvent
     | AnnouncementEvent
     | AgreementEvent
+    | JointStatementEvent
+    | DeclarationEvent
     | RetractionEvent,
     Field(discriminator="type"),
 ]
@@ -210,22 +252,17 @@ class EventRejected(ValueError):
     `unsupported_schema_version`, `invalid_event`.
     """
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.problems = problems if problems is not None else [message]
+        """Every problem in full (`message` summarises a long list)."""
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """One line per problem, each naming the field path, in words a user can act on."""
-    lines = []
-    for problem in error.errors(include_url=False):
-        path = list(problem["loc"])
-        if path and path[0] in EVENT_TYPES:  # the union's tag, not a field the user wrote
-            path = path[1:]
-        location = ".".join(str(part) for part in path) or "(event)"
-        lines.append(f"{location}: {problem['msg']}")
-    return "; ".join(lines)
+    """The problems of a validation error on one line, a long list summarised."""
+    return summarise(problems_of(error, EVENT_TYPES))
 
 
 def parse_event(raw: bytes | str | dict[str, Any]) -> DiplomaticEvent:
@@ -260,7 +297,9 @@ def parse_event(raw: bytes | str | dict[str, Any]) -> DiplomaticEvent:
     try:
         return event_adapter.validate_python(document)
     except ValidationError as error:
-        raise EventRejected("invalid_event", describe_validation_error(error)) from error
+        problems = unknown_type_problems(document, error, event_adapter, EVENT_TYPES)
+        problems = problems or problems_of(error, EVENT_TYPES)
+        raise EventRejected("invalid_event", summarise(problems), problems) from error
 
 
 def _content_document(event: DiplomaticEvent) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from schemas.actors import Actor
 from schemas.digests import Digest
@@ -30,19 +31,33 @@ PUBLIC_MODELS: dict[str, Any] = {
     "digest-subscription": DigestSubscription,
 }
 
+INPUT_FORMS = ("diplomatic-event",)
+"""Models whose input differs from what is stored: exported twice, the stored form as NAME.schema.json
+and what a publisher writes (text times, a place's name) as NAME.input.schema.json."""
+WRITTEN_BY_USERS = ("actor", "issue", "stance-claim", "event-time", "change-filter", "digest-subscription")
+"""Models a user writes (registry files, claims, subscriptions): their schema is the input form."""
+
+
+def _schema(model: Any, mode: JsonSchemaMode) -> dict[str, Any]:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return model.model_json_schema(mode=mode)
+    return TypeAdapter(model).json_schema(mode=mode)
+
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """File name -> JSON Schema document, for each public model."""
+    """File name -> JSON Schema document, for each public model (and each input form)."""
     documents: dict[str, dict[str, Any]] = {}
     for name, model in PUBLIC_MODELS.items():
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            schema = model.model_json_schema(mode="validation")
-        else:
-            schema = TypeAdapter(model).json_schema(mode="validation")
-        schema = {"$schema": SCHEMA_DIALECT, "$id": f"{name}.schema.json", **schema}
-        if name == "diplomatic-event":
-            schema["title"] = "DiplomaticEvent"
-        documents[f"{name}.schema.json"] = schema
+        variants: list[tuple[str, JsonSchemaMode]] = [
+            (name, "validation" if name in WRITTEN_BY_USERS else "serialization")
+        ]
+        if name in INPUT_FORMS:
+            variants.append((f"{name}.input", "validation"))
+        for file_stem, mode in variants:
+            schema = {"$schema": SCHEMA_DIALECT, "$id": f"{file_stem}.schema.json", **_schema(model, mode)}
+            if name == "diplomatic-event":
+                schema["title"] = "DiplomaticEvent" if mode == "serialization" else "DiplomaticEventInput"
+            documents[f"{file_stem}.schema.json"] = schema
     return documents
 
 

@@ -11,6 +11,12 @@ from schemas.actors import Slug
 from schemas.time import EventTime, require_utc
 
 
+def _absent(value: object) -> bool:
+    """`basis` is left out when there is none, so that what was written before it existed (events,
+    their fingerprints and ids, stored stances) keeps its bytes (docs/semantics.md, "Replay is exact")."""
+    return value is None
+
+
 class Position(StrEnum):
     SUPPORT = "support"
     OPPOSE = "oppose"
@@ -34,6 +40,12 @@ class StanceClaim(BaseModel):
     score: float = Field(ge=-1.0, le=1.0, description="-1 fully against … +1 fully for.")
     confidence: float = Field(default=1.0, ge=0.0, le=1.0, description="How sure the reading is.")
     quote: str | None = Field(default=None, max_length=4000)
+    basis: str | None = Field(
+        default=None,
+        max_length=4000,
+        exclude_if=_absent,
+        description="The analyst's reading behind the claim, in words (the quote is the actor's own).",
+    )
 
     @model_validator(mode="after")
     def _sign_matches_position(self) -> StanceClaim:
@@ -55,6 +67,7 @@ class Stance(BaseModel):
     score: float = Field(ge=-1.0, le=1.0)
     confidence: float = Field(ge=0.0, le=1.0)
     quote: str | None = None
+    basis: str | None = Field(default=None, exclude_if=_absent, description="The analyst's reading.")
     event_id: str
     occurred_at: EventTime
     recorded_at: datetime

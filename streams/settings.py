@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from streams.core.stores import DEFAULT_PARTITIONS
+from streams.registry_files import registry_paths
 
 MAX_EVENT_BYTES_LIMIT = 768 * 1024
 """The most TIMELINE_MAX_EVENT_BYTES may be: an event's record, its changelog record or its dead
@@ -38,6 +42,11 @@ class Topics:
     @property
     def events(self) -> str:
         return f"{self.prefix}events"
+
+    @property
+    def registry(self) -> str:
+        """Every version of every actor and issue (key `actor:ID` / `issue:ID`), kept forever."""
+        return f"{self.prefix}registry"
 
     @property
     def dead_letters(self) -> str:
@@ -122,12 +131,14 @@ class Settings(BaseSettings):
     rocksdb_cache_mib: int = Field(default=32, ge=1, description="The block cache all RocksDB stores share.")
 
     topic_prefix: str = "diplomacy."
-    partitions: int = Field(default=4, ge=1, le=1024)
+    partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)
 
-    registry_files: list[Path] = Field(
+    registry_files: Annotated[list[Path], NoDecode, BeforeValidator(registry_paths)] = Field(
         default_factory=list,
-        description="Extra YAML files of actors and issues, merged over the bundled ones.",
+        description="Extra YAML files of actors and issues, merged over the bundled ones, that"
+        " 'timeline up' loads onto the registry topic and timeline-check reads: one path,"
+        " paths joined by ':', or a JSON list.",
     )
     max_event_bytes: int = Field(
         default=256 * 1024,
@@ -143,6 +154,19 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535, description="The worker's query API.")
     api_url: str | None = Field(
         default=None, description="Where CLI queries go; default http://WEB_HOST:WEB_PORT."
+    )
+    advertised_url: str | None = Field(
+        default=None,
+        description="Where other workers reach this one's API; default http://WEB_HOST:WEB_PORT"
+        " (the host's name when WEB_HOST is 0.0.0.0).",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="When set, every API route but /health needs 'Authorization: Bearer TOKEN'"
+        " (required to bind WEB_HOST to a non-loopback address).",
+    )
+    standby_replicas: int = Field(
+        default=0, ge=0, description="Standby copies of each table partition on other workers (faust)."
     )
     worker_log_level: str = "WARNING"
 
@@ -160,6 +184,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(default=None, description="SMTP login; needs starttls or tls.")
     smtp_password_file: Path | None = Field(
         default=None, description="A file holding the SMTP password, read at each send."
+    )
+    sse_max_connections: int = Field(
+        default=32,
+        ge=1,
+        description="Open /changes/stream connections a worker serves at most; past it 503, Retry-After.",
     )
 
     def environment(self) -> dict[str, str]:
@@ -200,6 +229,14 @@ class Settings(BaseSettings):
     @property
     def api(self) -> str:
         return (self.api_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+    @property
+    def query_url(self) -> str:
+        """This worker's API as its peers reach it (published in the consumer group)."""
+        if self.advertised_url:
+            return self.advertised_url.rstrip("/")
+        host = socket.gethostname() if self.web_host in ("0.0.0.0", "::", "") else self.web_host
+        return f"http://{host}:{self.web_port}"
 
     @property
     def subscriptions_path(self) -> Path:

@@ -40,6 +40,9 @@ def topic_specs(topics: Topics) -> list[TopicSpec]:
     """Every topic the project creates, with its purpose and retention."""
     return [
         TopicSpec(topics.events, "the log of diplomatic events (key: event_id)", FOREVER),
+        TopicSpec(
+            topics.registry, "every version of every actor and issue (key: actor:ID, issue:ID)", FOREVER
+        ),
         TopicSpec(topics.dead_letters, "rejected records with their reason", 365 * DAY_MS),
         TopicSpec(topics.stance_changes, "stance changes (key: actor_id)", 365 * DAY_MS),
         TopicSpec(topics.digests, "rendered digests (key: subscription id)", 90 * DAY_MS),
@@ -55,8 +58,21 @@ class TopicReport:
 
 
 async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> TopicReport:
-    """Create the project's topics if missing; check the partition count of every one."""
+    """Create the project's topics if missing; check the partition count of every one.
+
+    An empty registry topic gets the bundled registry and TIMELINE_REGISTRY_FILES, registered
+    since the start of the log (`streams.registry.loading.seed_if_empty`).
+    """
     specs = specs if specs is not None else topic_specs(settings.topics)
+    report = await _ensure(settings, specs)
+    if settings.topics.registry in {spec.name for spec in specs}:
+        from streams.registry.loading import seed_if_empty
+
+        await seed_if_empty(settings)
+    return report
+
+
+async def _ensure(settings: Settings, specs: list[TopicSpec]) -> TopicReport:
     names = [spec.name for spec in specs]
     admin = connection.admin(settings, request_timeout_ms=30000)
     await admin.start()

@@ -17,6 +17,7 @@ def new_stance_change(
     actor_id: str = "keir-starmer",
     quote: str | None = None,
     score: float = 0.6,
+    basis: str | None = None,
 ) -> StanceChange:
     """A `new` change: `actor_id` takes a first stance on us-backstop at `event_id`."""
     stance = Stance(
@@ -26,6 +27,7 @@ def new_stance_change(
         score=score,
         confidence=0.9,
         quote=quote,
+        basis=basis,
         event_id=event_id,
         occurred_at=EventTime(at=occurred or detected, precision=Precision.DAY),
         recorded_at=detected,

@@ -11,9 +11,11 @@ import click
 
 from scheduler.cli import digest, scheduler_command
 from streams.cli.broker import broker
+from streams.cli.dlq import dlq
 from streams.cli.publish import publish
 from streams.cli.queries import changes, stance, timeline_command
 from streams.cli.rebuild import rebuild
+from streams.cli.registry import actors, issues, registry
 from streams.cli.root import main
 from streams.cli.schema import schema
 from streams.cli.subscribe import subscribe
@@ -23,7 +25,8 @@ from streams.cli.worker import worker
 
 SECTIONS: dict[str, list[click.Command]] = {
     "Broker and topics": [broker, topics],
-    "Publishing and subscribing": [publish, subscribe],
+    "Publishing and subscribing": [publish, subscribe, dlq],
+    "Registry": [registry, actors, issues],
     "Queries": [stance, timeline_command, changes],
     "Processes": [worker, scheduler_command, up, down, rebuild],
     "Digests": [digest],

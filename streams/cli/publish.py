@@ -31,8 +31,10 @@ EXIT_PARTIAL = 3
 def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_invalid: bool) -> None:
     """Publish events from a JSONL file (one event per line), or - for stdin.
 
-    Every line is validated first. By default a file with any invalid line
-    sends nothing; each problem is reported with its line and field.
+    Every line is validated first, against the registry topic (so this needs
+    Kafka, with --dry-run too; timeline-check validates offline, from files).
+    By default a file with any invalid line sends nothing; each problem is
+    reported with its line and field.
 
     \b
     Examples:
@@ -41,9 +43,11 @@ def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_inval
       cat events.jsonl | timeline publish --skip-invalid -
     """
     from streams.clients.publisher import InvalidEventError, Publisher
+    from streams.registry.reader import read_registry
 
     settings = settings_of(context)
-    publisher = Publisher(settings)
+    reach_kafka(settings)  # the registry is the registry topic's (timeline-check: offline, from files)
+    publisher = Publisher(settings, asyncio.run(read_registry(settings)))
     prepared = []
     problems: list[InvalidEventError] = []
     for number, line in enumerate(source, start=1):
@@ -66,7 +70,6 @@ def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_inval
     if dry_run:
         click.echo(f"{len(prepared)} valid event(s), {len(problems)} invalid (dry run: nothing sent)")
         sys.exit(EXIT_PARTIAL if problems else 0)
-    reach_kafka(settings)
     try:
         sent = asyncio.run(send_all(publisher, prepared))
     except Exception as error:  # noqa: BLE001 - any Kafka failure is reported the same way

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -11,12 +12,26 @@ from streams.cli.tables import STANCE_HEADERS, stance_rows, table
 from streams.settings import Settings
 
 
+def api_token(settings: Settings) -> str | None:
+    return settings.api_token.get_secret_value() if settings.api_token is not None else None
+
+
 def query_api(settings: Settings, path: str, params: dict[str, str | None] | None = None) -> object:
     """GET from the query API; an unreachable worker or an error answer is a one-line error."""
     from streams.query.client import QueryError, get_json
 
     try:
-        return get_json(settings.api, path, params)
+        return get_json(settings.api, path, params, token=api_token(settings))
+    except QueryError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def query_items(settings: Settings, path: str, params: dict[str, str | None] | None = None) -> list[Any]:
+    """Every item of a paged list of the query API, following `next`; errors as in `query_api`."""
+    from streams.query.client import QueryError, get_items
+
+    try:
+        return get_items(settings.api, path, params, token=api_token(settings))
     except QueryError as error:
         raise click.ClickException(str(error)) from error
 
@@ -35,8 +50,7 @@ def stance(context: click.Context, actor: str, issue: str | None, as_of: str | N
       timeline stance keir-starmer
       timeline stance donald-trump --issue european-peacekeepers --as-of 2025-02-17
     """
-    stances = query_api(settings_of(context), f"/actors/{actor}/stances", {"as_of": as_of})
-    assert isinstance(stances, list)
+    stances = query_items(settings_of(context), f"/actors/{actor}/stances", {"as_of": as_of})
     if issue is not None:
         stances = [s for s in stances if s["issue_id"] == issue]
     if as_json:
@@ -57,12 +71,29 @@ def stance(context: click.Context, actor: str, issue: str | None, as_of: str | N
 @click.pass_context
 def timeline_command(context: click.Context, actor: str, issue: str | None, as_json: bool) -> None:
     """An actor's claims in event-time order."""
-    claims = query_api(settings_of(context), f"/actors/{actor}/timeline", {"issue": issue})
-    assert isinstance(claims, list)
+    claims = query_items(settings_of(context), f"/actors/{actor}/timeline", {"issue": issue})
     if as_json:
         click.echo(json.dumps(claims, indent=2, ensure_ascii=False))
         return
     click.echo(table(STANCE_HEADERS, stance_rows(claims)) if claims else f"{actor}: no claims")
+
+
+def all_changes(settings: Settings, since: str | None) -> list[dict[str, Any]]:
+    """Every page of /changes, following `next` (a page is in detection order, and each change
+    comes once: a change re-sent after a crash that lands on a later page is left out)."""
+    found: list[dict[str, Any]] = []
+    seen: set[object] = set()
+    params: dict[str, str | None] = {"since": since, "limit": "1000"}
+    while True:
+        page = query_api(settings, "/changes", params)
+        assert isinstance(page, dict)
+        for change in page["items"]:
+            if change["change_id"] not in seen:
+                seen.add(change["change_id"])
+                found.append(change)
+        if page["next"] is None:
+            return found
+        params = {"cursor": page["next"], "limit": "1000"}
 
 
 @click.command()
@@ -71,8 +102,7 @@ def timeline_command(context: click.Context, actor: str, issue: str | None, as_j
 @click.pass_context
 def changes(context: click.Context, since: str | None, as_json: bool) -> None:
     """Stance changes, oldest first."""
-    found = query_api(settings_of(context), "/changes", {"since": since})
-    assert isinstance(found, list)
+    found = all_changes(settings_of(context), since)
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return

@@ -72,14 +72,13 @@ def rebuild(
     """
     from dataclasses import asdict
 
-    from streams.registry_files import load_registry
     from streams.replay.backfill import BackfillRefused, backfill
     from streams.replay.rebuild import rebuild as run_rebuild
 
     if with_changes and not write:
         raise click.UsageError("--with-changes goes with --write")
     settings = settings_of(context)
-    registry = load_registry(settings.registry_files)
+    registry = None  # the registry topic's, read by the rebuild
     reach_kafka(settings)
     summary: dict[str, Any]
     if write:

@@ -7,7 +7,11 @@ import sys
 from typing import Any
 
 import click
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+from streams.registry import RegistryUnavailable
+from streams.registry_files import RegistryFileError
 from streams.settings import Settings
 
 OTHER = "Other"
@@ -32,6 +36,22 @@ class SectionedGroup(click.Group):
             if name in names:
                 names.remove(name)
         self.sections.setdefault(section, []).append(name)
+
+    def invoke(self, context: click.Context) -> Any:
+        """Any command: a broken registry file is one line per problem and its own exit code."""
+        try:
+            return super().invoke(context)
+        except RegistryUnavailable as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_KAFKA)
+        except RegistryFileError as error:
+            for problem in error.problems:
+                click.echo(f"error: {problem}", err=True)
+            click.echo(
+                f"{len(error.problems)} registry problem(s): fix the file(s) (TIMELINE_REGISTRY_FILES)",
+                err=True,
+            )
+            sys.exit(EXIT_REGISTRY)
 
     def format_commands(self, context: click.Context, formatter: click.HelpFormatter) -> None:
         shown = {
@@ -58,11 +78,31 @@ def main(context: click.Context) -> None:
 
     Settings come from TIMELINE_* environment variables (see README).
     """
-    context.obj = Settings()
+    try:
+        context.obj = Settings()
+    except (ValidationError, SettingsError) as error:
+        for problem in _setting_problems(error):
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
+EXIT_USAGE = 2
+"""A usage error: click's own code, also for a TIMELINE_* variable that cannot be read."""
 EXIT_KAFKA = 4
 """Every command's exit code when Kafka cannot be reached or refuses the login."""
+EXIT_REGISTRY = 5
+"""Every command's exit code when a registry file is missing, not YAML, or holds an invalid entry."""
+
+
+def _setting_problems(error: ValidationError | SettingsError) -> list[str]:
+    """One line per unreadable TIMELINE_* variable, naming it."""
+    if isinstance(error, SettingsError):
+        return [str(error)]
+    return [
+        f"TIMELINE_{'_'.join(str(part) for part in problem['loc']).upper()}:"
+        f" {str(problem['msg']).removeprefix('Value error, ')}"
+        for problem in error.errors(include_url=False)
+    ]
 
 
 def reach_kafka(settings: Settings) -> None:

@@ -39,6 +39,7 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
     """Start everything (broker, topics, worker), load the seed; Ctrl-C stops it all cleanly."""
     from streams.clients.publisher import Publisher
     from streams.query.client import QueryError, wait_until_ready
+    from streams.registry.reader import read_registry
     from streams.topics import ensure_topics
 
     settings = settings_of(context)
@@ -52,6 +53,7 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
     try:
         reach_kafka(settings)
         asyncio.run(ensure_topics(settings))
+        _load_registry_files(settings)
         _ensure_default_digest(settings)
         worker_process = _start_worker(settings)
         scheduler_process = _start_process(settings, "scheduler", "scheduler.log")
@@ -64,7 +66,7 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
             raise click.ClickException(f"{error}; last lines of {_worker_log(settings)}:\n{tail}") from error
         seed = seed or (Path("seed/events.jsonl") if Path("seed/events.jsonl").exists() else None)
         if seed is not None:
-            publisher = Publisher(settings)
+            publisher = Publisher(settings, asyncio.run(read_registry(settings)))
             prepared = [
                 publisher.prepare_outgoing(line, line=number)
                 for number, line in enumerate(seed.read_bytes().splitlines(), start=1)
@@ -88,6 +90,22 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
                     _stop_process(running)
             local.stop()
             click.echo("stopped")
+
+
+def _load_registry_files(settings: Settings) -> None:
+    """The bundled registry and TIMELINE_REGISTRY_FILES onto the registry topic: new ids only,
+    so a restart never undoes `timeline actors alias|retire` or a `timeline registry load`."""
+    from streams.registry.loading import load_files
+
+    report = asyncio.run(load_files(settings, settings.registry_files, new_only=True))
+    if report.published:
+        click.echo(f"registered {len(report.published)} new actor(s) and issue(s) from the registry files")
+    if report.differing:
+        click.echo(
+            f"{len(report.differing)} registry file entries differ from {settings.topics.registry}"
+            f" ({', '.join(report.differing[:3])}{', …' if len(report.differing) > 3 else ''}):"
+            " 'timeline registry load FILE' publishes them"
+        )
 
 
 def _worker_log(settings: Settings) -> Path:
@@ -170,17 +188,18 @@ def _stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> None
 
 
 def _wait_for_events(settings: Settings, event_ids: set[str | None], timeout: float = 60) -> None:
-    """Wait until the worker's view holds every published event, so the first query answers."""
+    """Wait until the workers hold every published event, so the first query answers."""
     import time
 
     from streams.query.client import QueryError, get_json
 
+    token = settings.api_token.get_secret_value() if settings.api_token is not None else None
     deadline = time.monotonic() + timeout
     pending = {event_id for event_id in event_ids if event_id}
     while pending and time.monotonic() < deadline:
         for event_id in list(pending):
             try:
-                get_json(settings.api, f"/events/{event_id}")
+                get_json(settings.api, f"/events/{event_id}", token=token)
                 pending.discard(event_id)
             except QueryError:
                 break

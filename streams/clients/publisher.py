@@ -1,6 +1,8 @@
 """The publisher SDK: validate events, then send them to `diplomacy.events`.
 
-Nothing is sent that does not validate. Each event is keyed by its
+Nothing is sent that does not validate, against the registry topic as the publisher reads it
+(its own reader, `streams.registry.reader`; an id it lacks makes it read the topic to its end
+once before refusing, so an actor registered a second ago is known). Each event is keyed by its
 `event_id` (derived from its content when a script gives none, so re-running
 a script publishes nothing new), stamped with `recorded_at`, and sent with
 `acks=all` through the idempotent producer.
@@ -17,38 +19,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
-from pydantic import BaseModel
 
-from schemas.events import (
-    DiplomaticEvent,
-    EventRejected,
-    derive_event_id,
-    encode_event,
-    parse_event,
-)
-from schemas.registry import Registry, UnknownReferenceError
+from schemas.events import DiplomaticEvent
+from schemas.registry_log import RegistryView
+from streams.clients.author import EventInput, InvalidEventError, prepare_event
 from streams.kafka import connection
-from streams.registry_files import load_registry
+from streams.registry.reader import RegistryReader
 from streams.settings import Settings
 
-EventInput = DiplomaticEvent | dict[str, Any] | str | bytes
-
-
-class InvalidEventError(ValueError):
-    """An event the publisher refuses, with a reason code and a message naming the fields."""
-
-    def __init__(self, reason: str, message: str, line: int | None = None) -> None:
-        where = f"line {line}: " if line is not None else ""
-        super().__init__(f"{where}{message}")
-        self.reason = reason
-        self.message = message
-        self.line = line
-
+__all__ = [
+    "EventInput",
+    "InvalidEventError",
+    "Outgoing",
+    "Published",
+    "Publisher",
+    "SyncPublisher",
+    "prepare_event",
+]
 
 Outgoing = tuple[bytes, bytes]
 """A validated event ready to send: its key (the event_id) and its bytes."""
@@ -61,44 +51,21 @@ class Published:
     offset: int
 
 
-def prepare_event(
-    raw: EventInput,
-    registry: Registry,
-    max_bytes: int,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    line: int | None = None,
-) -> tuple[DiplomaticEvent, bytes]:
-    """Validate, resolve aliases, fill `event_id` and `recorded_at`; return the event and its bytes."""
-    try:
-        document: Any = raw.model_dump() if isinstance(raw, BaseModel) else raw
-        event = parse_event(document)
-        event = registry.canonicalize(event)
-    except EventRejected as error:
-        raise InvalidEventError(error.reason, error.message, line) from error
-    except UnknownReferenceError as error:
-        raise InvalidEventError("unknown_reference", str(error), line) from error
-    updates: dict[str, Any] = {"recorded_at": now()}
-    if event.event_id is None:
-        updates["event_id"] = derive_event_id(event)
-    event = event.model_copy(update=updates)
-    encoded = encode_event(event)
-    if len(encoded) > max_bytes:
-        raise InvalidEventError(
-            "oversized",
-            f"event is {len(encoded)} bytes, more than the limit of {max_bytes} (TIMELINE_MAX_EVENT_BYTES)",
-            line,
-        )
-    return event, encoded
-
-
 class Publisher:
     """Async publisher; use as `async with Publisher(settings) as publisher`."""
 
-    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+    def __init__(self, settings: Settings, registry: RegistryView | None = None) -> None:
+        """`registry`: what to validate against; by default the registry topic, read from `start`."""
         self.settings = settings
-        self.registry = registry if registry is not None else load_registry(settings.registry_files)
+        self.reader: RegistryReader | None = None
+        self.registry: RegistryView
+        if registry is None:
+            self.registry = self.reader = RegistryReader(settings, wait=False)
+        else:
+            self.registry = registry
         self.topic = settings.topics.events
         self._producer: AIOKafkaProducer | None = None
+        self._started = registry is not None
 
     async def start(self) -> None:
         self._producer = connection.producer(
@@ -110,8 +77,17 @@ class Publisher:
             max_request_size=max(1024 * 1024, self.settings.max_event_bytes * 2),
         )
         await self._producer.start()
+        if self.reader is not None:
+            try:
+                await self.reader.start()
+            except BaseException:
+                await self.stop()
+                raise
+        self._started = True
 
     async def stop(self) -> None:
+        if self.reader is not None:
+            await self.reader.stop()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -125,7 +101,19 @@ class Publisher:
 
     def prepare(self, raw: EventInput, line: int | None = None) -> tuple[DiplomaticEvent, bytes]:
         """Validate one event without sending it (what `--dry-run` does)."""
+        if not self._started:
+            raise RuntimeError("Publisher is not started (it reads the registry topic): use 'async with'")
         return prepare_event(raw, self.registry, self.settings.max_event_bytes, line=line)
+
+    async def _prepared(self, raw: EventInput, line: int | None = None) -> tuple[DiplomaticEvent, bytes]:
+        """`prepare`; on an unknown id, read the registry topic to its end and try once more."""
+        try:
+            return self.prepare(raw, line)
+        except InvalidEventError as error:
+            if error.reason != "unknown_reference" or self.reader is None:
+                raise
+        await self.reader.catch_up()
+        return self.prepare(raw, line)
 
     def _require_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -134,7 +122,7 @@ class Publisher:
 
     async def publish(self, raw: EventInput) -> Published:
         """Validate and send one event; wait until the broker has it (acks=all)."""
-        event, encoded = self.prepare(raw)
+        event, encoded = await self._prepared(raw)
         metadata: RecordMetadata = await self._require_producer().send_and_wait(
             self.topic, encoded, key=_key(event)
         )
@@ -156,7 +144,10 @@ class Publisher:
         on_sent: Callable[[int], None] | None = None,
     ) -> list[Published]:
         """Validate every event first, then send them batched; all or nothing on validation."""
-        prepared = [self.prepare_outgoing(raw, line=index) for index, raw in enumerate(events, start=1)]
+        prepared = []
+        for index, raw in enumerate(events, start=1):
+            event, encoded = await self._prepared(raw, line=index)
+            prepared.append((_key(event), encoded))
         return await self.send_prepared(prepared, on_sent)
 
     async def send_prepared(
@@ -190,7 +181,7 @@ def _key(event: DiplomaticEvent) -> bytes:
 class SyncPublisher:
     """A blocking wrapper for scripts: `with SyncPublisher(settings) as p: p.publish(e)`."""
 
-    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+    def __init__(self, settings: Settings, registry: RegistryView | None = None) -> None:
         self._loop = asyncio.new_event_loop()
         self._publisher = Publisher(settings, registry)
 

@@ -37,6 +37,7 @@ def claims_of(event: DiplomaticEvent) -> list[Stance]:
             score=claim.score,
             confidence=claim.confidence,
             quote=claim.quote,
+            basis=claim.basis,
             event_id=event.event_id,
             occurred_at=event.occurred_at,
             recorded_at=event.recorded_at,
@@ -64,6 +65,8 @@ def stance_documents(document: Mapping[str, Any]) -> list[dict[str, Any]]:
             "score": claim["score"],
             "confidence": claim["confidence"],
             "quote": claim["quote"],
+            # in the model's order, and only when there is one (as the model writes it)
+            **({"basis": claim["basis"]} if claim.get("basis") is not None else {}),
             "event_id": event_id,
             "occurred_at": occurred_at,
             "recorded_at": recorded_at,

@@ -9,7 +9,7 @@ a retracted event to withdraw that event's claims).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.events import (
@@ -19,7 +19,8 @@ from schemas.events import (
     fingerprint_of_document,
     parse_event,
 )
-from schemas.registry import Registry, UnknownReferenceError
+from schemas.registry import UnknownReferenceError
+from schemas.registry_log import RegistryView
 from schemas.time import EventTime
 from streams.core.fold import stance_documents
 from streams.core.records import EventRecord
@@ -63,21 +64,36 @@ class Accepted:
     retracts: str | None = None
 
 
-Decision = Rejected | Duplicate | Accepted
+@dataclass(frozen=True)
+class Behind:
+    """The event names an id the registry view lacks, and the view is not known to be complete
+    through the event's `recorded_at`: read the registry to its end, then decide again."""
+
+    as_of: datetime
+
+
+Decision = Rejected | Duplicate | Accepted | Behind
+
+RECORDED_AHEAD = timedelta(minutes=1)
+"""The registry is read as of `recorded_at`, but at most this long after the Kafka record's
+timestamp (a producer stamps `recorded_at` before it sends): a record claiming a far later
+`recorded_at` is decided as of then, so no worker waits for a future instant."""
 
 
 def decide(
     key: bytes | None,
     value: bytes | None,
     existing: EventRecord | None,
-    registry: Registry,
+    registry: RegistryView,
     record_time: datetime,
     max_bytes: int | None = None,
 ) -> Decision:
     """Decide what one record of the event log does to the state.
 
     `record_time` (the Kafka record's timestamp) stands in for `recorded_at`
-    when a producer left it out, so that a replay decides the same way.
+    when a producer left it out, so that a replay decides the same way. The
+    event is checked against the registry as of its `recorded_at`
+    (docs/semantics.md, "The registry, as of recorded_at").
     """
     if value is None:
         return Rejected("empty_value", "the record has no value (a tombstone is not an event)")
@@ -88,11 +104,21 @@ def decide(
             " (TIMELINE_MAX_EVENT_BYTES)",
         )
     try:
-        event = registry.canonicalize(parse_event(value))
+        event = parse_event(value)
     except EventRejected as error:
         return Rejected(error.reason, error.message)
-    except UnknownReferenceError as error:
-        return Rejected("unknown_reference", str(error))
+    recorded = event.recorded_at or record_time
+    as_of = min(recorded, record_time + RECORDED_AHEAD)
+    known = registry.as_of(as_of)
+    if not known.is_canonical(event):  # the common case is canonical: ids only, all known
+        if as_of > registry.complete_through:
+            return Behind(as_of)
+        try:
+            event = known.canonicalize(event)
+        except EventRejected as error:
+            return Rejected(error.reason, error.message)
+        except UnknownReferenceError as error:
+            return Rejected("unknown_reference", str(error))
     if event.event_id is None:
         return Rejected("missing_event_id", "event_id is required on the topic")
     if key is not None and key != event.event_id.encode():

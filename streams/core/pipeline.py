@@ -17,18 +17,21 @@ the next step directly. Decisions live in the pure modules (`ingest`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from schemas.registry import Registry
+from schemas.registry_log import RegistryView
 from schemas.stances import StanceChange
 from schemas.time import EventTime
-from streams.core.ingest import Accepted, Duplicate, Rejected, StanceDocument, decide, retract
+from streams.core.ingest import Accepted, Behind, Duplicate, Rejected, StanceDocument, decide, retract
 from streams.core.records import ClaimOp, EventRecord, RetractRequest, encode_claim_op, encode_record
 from streams.core.stance_book import StanceBook
 
 Store = MutableMapping[bytes, bytes]
+CatchUp = Callable[[datetime], Awaitable[None]]
+"""Read the registry topic to its end, complete through at least the instant given (I/O: the
+agent's or replay driver's, `streams.registry.reader.RegistryReader.catch_up`)."""
 
 
 class Emitter(Protocol):
@@ -51,7 +54,7 @@ class Pipeline:
         self,
         events: Store,
         book: StanceBook,
-        registry: Registry,
+        registry: RegistryView,
         clock: Callable[[], datetime] = utc_now,
         max_event_bytes: int | None = None,
     ) -> None:
@@ -62,13 +65,29 @@ class Pipeline:
         self.max_event_bytes = max_event_bytes
         self.duplicates = 0
 
+    async def on_event_caught_up(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        timestamp_ms: int,
+        emit: Emitter,
+        catch_up: CatchUp | None,
+    ) -> None:
+        """`on_event`, with the caller's catch-up run whenever the registry view is behind."""
+        while (behind := await self.on_event(key, value, timestamp_ms, emit)) is not None:
+            if catch_up is None:
+                raise RuntimeError("the registry view is behind and nothing can read it to its end")
+            await catch_up(behind.as_of)
+
     def record_of(self, event_id: str) -> EventRecord | None:
         raw = self.events.get(event_id.encode())
         return None if raw is None else EventRecord.model_validate_json(raw)
 
     async def on_event(
         self, key: bytes | None, value: bytes | None, timestamp_ms: int, emit: Emitter
-    ) -> None:
+    ) -> Behind | None:
+        """One record of the event log; `Behind` (nothing written, nothing sent) when the caller
+        must first read the registry topic to its end (`streams.registry.reader`), then call again."""
         stored: bytes | None = None
         if key is not None:
             try:
@@ -86,17 +105,20 @@ class Pipeline:
             datetime.fromtimestamp(timestamp_ms / 1000, UTC),
             self.max_event_bytes,
         )
+        if isinstance(decision, Behind):
+            return decision
         if isinstance(decision, Rejected):
             await emit.dead_letter(key, value, decision.reason, decision.error)
-            return
+            return None
         if isinstance(decision, Duplicate):
             self.duplicates += 1
             if key is not None and stored is not None:
                 # Written again as found: a crash may have kept it on disk and lost its changelog record.
                 self.events[key] = stored
             await self._send_again(decision, emit)
-            return
+            return None
         await self._accept(decision, emit)
+        return None
 
     async def _accept(self, decision: Accepted, emit: Emitter) -> None:
         event = decision.event

@@ -17,3 +17,6 @@ HISTORY: Final = "stance-history"
 
 STORE_NAMES: Final = (EVENTS, CURRENT, HISTORY)
 """Every store, in the order the state hash reads them."""
+
+DEFAULT_PARTITIONS: Final = 4
+"""Partitions of every topic unless `TIMELINE_PARTITIONS` says otherwise."""

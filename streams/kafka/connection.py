@@ -1,6 +1,6 @@
 """Every Kafka client's connection settings, built in one place from `Settings`.
 
-The faust app, the publisher, the subscriber, the view feed, the digests'
+The faust app, the publisher, the subscriber, the change readers, the digests'
 change source and topic sink, topic admin and rebuild all get their clients
 here, so TLS and SASL are set once and the same way for all of them.
 A setting that cannot work (a missing CA file, a SASL protocol without a
@@ -77,7 +77,9 @@ def _password(settings: Settings, local: LocalSecurity | None) -> tuple[str, str
     """The password and where it came from."""
     if settings.sasl_password_file is not None:
         try:
-            return settings.sasl_password_file.read_text("utf-8").strip(), "TIMELINE_SASL_PASSWORD_FILE"
+            text = settings.sasl_password_file.read_text("utf-8")
+            # Only the line end an editor adds: spaces may be part of the password.
+            return text.removesuffix("\n").removesuffix("\r"), "TIMELINE_SASL_PASSWORD_FILE"
         except OSError as error:
             raise ConnectionSettingsError(
                 f"TIMELINE_SASL_PASSWORD_FILE: cannot read {settings.sasl_password_file}: {error.strerror}"
@@ -151,3 +153,20 @@ def faust_broker_options(settings: Settings) -> dict[str, Any]:
     elif security.ssl_context is not None:
         credentials = faust.SSLCredentials(security.ssl_context)
     return {"broker": f"kafka://{settings.bootstrap}", "broker_credentials": credentials}
+
+
+async def start_or_close(client: Any) -> None:
+    """Start an aiokafka client; if that fails, close what it opened, then raise.
+
+    aiokafka leaves its connections and tasks behind when `start()` raises (an
+    unreachable broker, a refused login), and nothing calls `stop()` for a
+    client that never started.
+    """
+    try:
+        await client.start()
+    except BaseException:
+        try:
+            await client.stop()
+        except Exception:  # noqa: BLE001 - the start's own error is the one to report
+            pass
+        raise

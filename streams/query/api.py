@@ -1,35 +1,63 @@
-"""The query API, served by the worker (FastAPI; OpenAPI at /docs).
+"""The query API, served by every worker (FastAPI; OpenAPI at /docs).
 
-Response models are the schemas themselves. Until the worker's view has
-caught up with the changelogs every data endpoint answers 503 with
-Retry-After, never a stale or empty answer.
+Response models are the schemas themselves. Each worker answers from the
+partitions of the tables it holds, forwards a one-actor (or one-event) query
+to the worker holding that key, and gathers the matrix and the state hash from
+every worker; until the partitions it needs have recovered it answers 503 with
+Retry-After, never a stale or partial answer.
 
-Handlers are `async def`: they read the view on the loop that feeds it, so no
-query sees a dict mid-update, and no request hops to a thread pool.
+Handlers are `async def`: they read the stores on the loop the agents write
+them from, so no query sees a half-applied event, and no request hops to a
+thread pool.
 
 This module only assembles the app; the routes live in `streams.query.routes`,
-one router per resource, and read the view and registry stored on `app.state`.
+one router per resource, and read the `QueryContext` stored on `app.state`.
 """
+
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from schemas.registry import Registry
-from streams.query.routes import actors, changes, digests, events, issues, page, stances, state
-from streams.query.view import StanceView
+from streams.query.access import AccessControl
+from streams.query.dependencies import QueryContext
+from streams.query.routes import (
+    actors,
+    changes,
+    digests,
+    events,
+    internal,
+    issues,
+    page,
+    session,
+    stances,
+    state,
+)
 
-ROUTERS = (page, state, actors, stances, digests, issues, changes, events)
+ROUTERS = (page, state, session, actors, stances, digests, issues, changes, events, internal)
 
 
-def create_api(view: StanceView, registry: Registry) -> FastAPI:
+def create_api(
+    context: QueryContext,
+    changes_reader: Any = None,
+    digest_feed: Any = None,
+    *,
+    token: str | None = None,
+    bind_host: str = "127.0.0.1",
+    allowed_hosts: frozenset[str] = frozenset(),
+) -> FastAPI:
+    """The API over `context`; with `token`, every route but /health needs it (streams/query/access.py)."""
     api = FastAPI(
         title="diplomatic-timeline",
         description="Stances of actors on issues, folded from the diplomatic event log.",
         version="0.1.0",
     )
-    api.state.view = view
-    api.state.registry = registry
+    api.state.query = context
+    api.state.token = token
+    api.state.changes = changes_reader
+    api.state.digests = digest_feed
     api.mount("/static", StaticFiles(directory=str(page.WEB)), name="static")
     for module in ROUTERS:
         api.include_router(module.router)
+    api.add_middleware(AccessControl, token=token, bind_host=bind_host, allowed_hosts=set(allowed_hosts))
     return api

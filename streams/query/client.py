@@ -20,12 +20,18 @@ class QueryError(RuntimeError):
 
 
 def get_json(
-    base_url: str, path: str, params: dict[str, str | None] | None = None, timeout: float = 10
+    base_url: str,
+    path: str,
+    params: dict[str, str | None] | None = None,
+    timeout: float = 10,
+    token: str | None = None,
 ) -> Any:
+    """GET one answer; `token` is sent as `Authorization: Bearer` (TIMELINE_API_TOKEN)."""
     query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
     url = f"{base_url}{path}" + (f"?{query}" if query else "")
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
         try:
@@ -38,6 +44,26 @@ def get_json(
         raise QueryError(
             f"no worker answers at {base_url} ({reason}): start one with 'timeline worker' or 'make run'"
         ) from error
+
+
+def get_items(
+    base_url: str,
+    path: str,
+    params: dict[str, str | None] | None = None,
+    timeout: float = 10,
+    token: str | None = None,
+    limit: int = 1000,
+) -> list[Any]:
+    """Every item of a paged list: follows `next` until the last page."""
+    found: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = get_json(
+            base_url, path, {**(params or {}), "limit": str(limit), "cursor": cursor}, timeout, token
+        )
+        found += page["items"]
+        if (cursor := page["next"]) is None:
+            return found
 
 
 def wait_until_ready(base_url: str, timeout: float = 120, alive: Callable[[], bool] = lambda: True) -> None:

@@ -26,7 +26,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import NewTopic
 from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 
-from schemas.registry import Registry
+from schemas.registry_log import RegistryView
 from streams.core.records import encode
 from streams.core.stores import STORE_NAMES
 from streams.kafka import connection
@@ -59,7 +59,7 @@ async def check_fresh(settings: Settings) -> None:
     """Refuse when the changelogs hold records or the workers' group has members or offsets."""
     changelogs = [settings.topics.changelog(store) for store in STORE_NAMES]
     consumer = connection.consumer(settings, enable_auto_commit=False)
-    await consumer.start()
+    await connection.start_or_close(consumer)
     try:
         found = await partitions_by_topic(consumer, changelogs)
         for topic, partitions in found.items():
@@ -71,7 +71,7 @@ async def check_fresh(settings: Settings) -> None:
     finally:
         await consumer.stop()
     admin = connection.admin(settings, request_timeout_ms=30000)
-    await admin.start()
+    await connection.start_or_close(admin)
     try:
         groups = await _coordinated(lambda: admin.describe_consumer_groups([settings.app_id]))
         members = [m for group in groups for described in group.groups for m in described[5]]
@@ -102,7 +102,7 @@ async def _coordinated(call: Callable[[], Awaitable[T]], timeout: float = 30.0) 
 async def ensure_changelogs(settings: Settings) -> None:
     """Make the compacted changelog topics faust would make, with the project's partition count."""
     admin = connection.admin(settings, request_timeout_ms=30000)
-    await admin.start()
+    await connection.start_or_close(admin)
     try:
         existing = set(await admin.list_topics())
         missing = [
@@ -123,7 +123,7 @@ async def ensure_changelogs(settings: Settings) -> None:
 
 async def backfill(
     settings: Settings,
-    registry: Registry,
+    registry: RegistryView | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     processes: int | None = None,
     with_changes: bool = False,
@@ -137,7 +137,7 @@ async def backfill(
     producer = connection.producer(
         settings, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
     )
-    await producer.start()
+    await connection.start_or_close(producer)
     try:
         pending = []
         for store in STORE_NAMES:
@@ -174,7 +174,7 @@ async def commit_group_at(settings: Settings, event_ends: dict[TopicPartition, i
     """Commit the workers' group: the event log where the backfill stopped reading, the
     internal topics at their ends (the backfill sent nothing there)."""
     consumer = connection.consumer(settings, group_id=settings.app_id, enable_auto_commit=False)
-    await consumer.start()
+    await connection.start_or_close(consumer)
     try:
         internal = await partitions_by_topic(consumer, [settings.topics.claims, settings.topics.retractions])
         partitions = [tp for tps in internal.values() for tp in tps]

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.registry import Registry
+from schemas.registry_log import RegistryView
 from schemas.stances import StanceChange
 from streams.core.dead_letters import DeadLetter, error_text
-from streams.core.pipeline import Pipeline, utc_now
+from streams.core.pipeline import CatchUp, Pipeline, utc_now
 from streams.core.records import ClaimOp, RetractRequest
 from streams.core.stance_book import StanceBook
 from streams.core.state_hash import state_hash
-from streams.core.stores import CURRENT, EVENTS, HISTORY
+from streams.core.stores import CURRENT, DEFAULT_PARTITIONS, EVENTS, HISTORY
 
 
 @dataclass
@@ -29,18 +29,20 @@ class Outcome:
     changes: int
     dead_letters: list[DeadLetter]
 
-    def hash(self) -> str:
-        return state_hash(self.stores)
+    def hash(self, partitions: int = DEFAULT_PARTITIONS) -> str:
+        return state_hash(self.stores, partitions)
 
 
 @dataclass
 class Replay:
     """In-memory stores, the pipeline over them, and what came out."""
 
-    registry: Registry
+    registry: RegistryView
     threshold: float = 0.2
     clock: Callable[[], datetime] = utc_now
     max_event_bytes: int | None = None
+    catch_up: CatchUp | None = None
+    """Reads the registry topic on when the view is behind an event (`RegistryReader.catch_up`)."""
     events: dict[bytes, bytes] = field(default_factory=dict)
     current: dict[bytes, bytes] = field(default_factory=dict)
     history: dict[bytes, bytes] = field(default_factory=dict)
@@ -60,7 +62,7 @@ class Replay:
         """One record of the event log; a record whose processing raises is dead-lettered,
         as the worker's agents do, so one poison record never stops a rebuild."""
         try:
-            await self.pipeline.on_event(key, value, timestamp_ms, self)
+            await self.pipeline.on_event_caught_up(key, value, timestamp_ms, self, self.catch_up)
         except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal
             await self.dead_letter(key, value, "processing_error", error_text(error))
 
@@ -87,5 +89,5 @@ class Replay:
     def stores(self) -> dict[str, dict[bytes, bytes]]:
         return {EVENTS: self.events, CURRENT: self.current, HISTORY: self.history}
 
-    def hash(self) -> str:
-        return state_hash(self.stores())
+    def hash(self, partitions: int = DEFAULT_PARTITIONS) -> str:
+        return state_hash(self.stores(), partitions)

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.registry import Registry
+from schemas.registry_log import RegistryView
 from schemas.stances import StanceChange
 from streams.collector import fewer_collections
+from streams.core.pipeline import CatchUp
 from streams.core.records import live_claims
 from streams.core.stores import CURRENT, HISTORY
 from streams.kafka import connection
 from streams.kafka.metadata import assign_all
+from streams.registry.reader import RegistryReader
 from streams.replay.memory import Outcome, Replay
 from streams.replay.staged import StagedReplay
 from streams.settings import Settings
@@ -51,7 +53,7 @@ class Rebuilt:
 
 async def rebuild(
     settings: Settings,
-    registry: Registry,
+    registry: RegistryView | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     processes: int | None = None,
 ) -> RebuildResult:
@@ -60,17 +62,36 @@ async def rebuild(
     With two processes (the default on a machine with two cores or more) the
     stance step runs in a second process (`streams.replay.staged`); with one,
     everything runs here (`streams.replay.memory`). Both give the same state.
+    The registry is the registry topic's (read first, and on to its end whenever an event
+    names an id not yet read), unless one is given.
     """
     return (await rebuild_state(settings, registry, on_progress, processes)).result
 
 
 async def rebuild_state(
     settings: Settings,
-    registry: Registry,
+    registry: RegistryView | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     processes: int | None = None,
 ) -> Rebuilt:
     """`rebuild`, keeping the state it made (for `backfill`)."""
+    if registry is not None:
+        return await _rebuild_state(settings, registry, None, on_progress, processes)
+    reader = RegistryReader(settings, wait=False)
+    await reader.start(follow=False)
+    try:
+        return await _rebuild_state(settings, reader, reader.catch_up, on_progress, processes)
+    finally:
+        await reader.stop()
+
+
+async def _rebuild_state(
+    settings: Settings,
+    registry: RegistryView,
+    catch_up: CatchUp | None,
+    on_progress: Callable[[int, int], None] | None,
+    processes: int | None,
+) -> Rebuilt:
     processes = processes if processes is not None else (2 if (os.cpu_count() or 1) >= 2 else 1)
     topic = settings.topics.events
     consumer = connection.consumer(
@@ -85,10 +106,18 @@ async def rebuild_state(
     replay: Replay | StagedReplay  # made first: the stance process starts before any socket opens
     if processes >= 2:
         replay = StagedReplay(
-            registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes
+            registry,
+            settings.score_change_threshold,
+            max_event_bytes=settings.max_event_bytes,
+            catch_up=catch_up,
         )
     else:
-        replay = Replay(registry, settings.score_change_threshold, max_event_bytes=settings.max_event_bytes)
+        replay = Replay(
+            registry,
+            settings.score_change_threshold,
+            max_event_bytes=settings.max_event_bytes,
+            catch_up=catch_up,
+        )
     try:
         await consumer.start()
     except BaseException:
@@ -133,7 +162,7 @@ async def _replay(
         await consumer.stop()
     outcome = replay.finish()
     result = RebuildResult(
-        sha256=outcome.hash(),
+        sha256=outcome.hash(settings.partitions),
         events=count,
         seconds=time.perf_counter() - started,
         dead_letters=len(outcome.dead_letters),

@@ -18,10 +18,10 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-from schemas.registry import Registry
+from schemas.registry_log import RegistryView
 from schemas.stances import StanceChange
 from streams.core.dead_letters import DeadLetter, error_text
-from streams.core.pipeline import Pipeline, fold_claim, utc_now
+from streams.core.pipeline import CatchUp, Pipeline, fold_claim, utc_now
 from streams.core.records import ClaimOp, RetractRequest
 from streams.core.stance_book import StanceBook
 from streams.core.stores import CURRENT, EVENTS, HISTORY
@@ -37,10 +37,12 @@ class StanceStageStopped(RuntimeError):
 
 @dataclass
 class StagedReplay:
-    registry: Registry
+    registry: RegistryView
     threshold: float = 0.2
     clock: Callable[[], datetime] = utc_now
     max_event_bytes: int | None = None
+    catch_up: CatchUp | None = None
+    """Reads the registry topic on when the view is behind an event (`RegistryReader.catch_up`)."""
     events: dict[bytes, bytes] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
@@ -68,7 +70,7 @@ class StagedReplay:
     async def feed(self, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
         """One record of the event log; one that raises is dead-lettered, as in `Replay`."""
         try:
-            await self.pipeline.on_event(key, value, timestamp_ms, self)
+            await self.pipeline.on_event_caught_up(key, value, timestamp_ms, self, self.catch_up)
         except StanceStageStopped:
             raise  # not the record's fault: the rebuild stops
         except Exception as error:  # noqa: BLE001 - dead-lettered with its reason, never fatal

@@ -18,8 +18,9 @@ from faust.types import TP
 
 from schemas.stances import StanceChange
 from streams.core.dead_letters import error_text
-from streams.core.pipeline import Pipeline
+from streams.core.pipeline import CatchUp, Pipeline
 from streams.core.records import ClaimOp, RetractRequest, encode
+from streams.kafka.partitioner import partition_of
 from streams.kafka.producer_metadata import keep_metadata_for
 from streams.settings import Topics
 from streams.worker.deliveries import Delivery, retriable
@@ -94,6 +95,33 @@ class TopicEmitter:
     async def change(self, change: StanceChange) -> None:
         await self._send("changes", change.actor_id.encode(), encode(change))
 
+    async def reroute(self, event: faust.EventT[Any], partition: int) -> None:
+        """Send an event read on the wrong partition to its key's own, with its own timestamp.
+
+        The tables are placed by key (murmur2, as Kafka's default partitioner places a
+        keyed record); an event a client put elsewhere would otherwise be folded by a
+        worker that does not hold its key. The copy is the same record, so a replay of
+        the whole topic sees it as the very record again (a duplicate that changes nothing).
+        """
+        message = event.message
+        origin = f"{message.topic}/{message.partition}/{message.offset}".encode()
+        logger.warning(
+            "event %r was on partition %d of %s, not its key's %d: sent on there",
+            event.key,
+            message.partition,
+            message.topic,
+            partition,
+        )
+        await self._produce(
+            message.topic,
+            partition,
+            event.key,
+            event.value,
+            [("timeline.rerouted_from", origin)],
+            event,
+            timestamp=message.timestamp,
+        )
+
     async def send_changelogs(self, event: faust.EventT[Any]) -> None:
         """Send the changelog records of the table writes made for `event` (`tables.ChangelogOutbox`)."""
         for topic, partition, key, value in self.outbox.take(event):
@@ -123,10 +151,11 @@ class TopicEmitter:
         value: bytes | None,
         headers: list[tuple[str, bytes]] | None = None,
         event: faust.EventT[Any] | None = None,
+        timestamp: float | None = None,
     ) -> Any:
         producer = await self.producer()
         try:
-            sent = await producer.send(topic, key, value, partition, None, headers)
+            sent = await producer.send(topic, key, value, partition, timestamp, headers)
         except Exception as error:  # noqa: BLE001 - a refused send settles the event like a failed one
             sent = asyncio.get_running_loop().create_future()
             sent.set_exception(error)
@@ -220,9 +249,19 @@ def dead_letter_headers(reason: str, error: str, event: faust.EventT[Any] | None
 
 
 def register_agents(
-    app: faust.App, topic_names: Topics, pipeline: Pipeline, outbox: ChangelogOutbox
+    app: faust.App,
+    topic_names: Topics,
+    pipeline: Pipeline,
+    outbox: ChangelogOutbox,
+    partitions: int,
+    catch_up: CatchUp | None = None,
 ) -> dict[str, Any]:
-    """Declare the topics and the three agents; return the topics by role."""
+    """Declare the topics and the three agents; return the topics by role.
+
+    `partitions` is every topic's partition count: an event is folded on its key's partition.
+    `catch_up` reads the registry topic to its end when an event names an id the pipeline's
+    registry view lacks (`RegistryReader.catch_up`); the ingest step then decides again.
+    """
     topics = {
         "events": app.topic(topic_names.events),
         "claims": app.topic(topic_names.claims),
@@ -234,8 +273,11 @@ def register_agents(
     Step = Callable[[faust.EventT[Any]], Awaitable[None]]
 
     async def ingest_step(event: faust.EventT[Any]) -> None:
+        if event.key is not None and (home := partition_of(event.key, partitions)) != event.message.partition:
+            await emitter.reroute(event, home)
+            return
         timestamp_ms = round(event.message.timestamp * 1000)
-        await pipeline.on_event(event.key, event.value, timestamp_ms, emitter)
+        await pipeline.on_event_caught_up(event.key, event.value, timestamp_ms, emitter, catch_up)
 
     async def retract_step(event: faust.EventT[Any]) -> None:
         await pipeline.on_retract(RetractRequest.model_validate_json(event.value), emitter)

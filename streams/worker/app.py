@@ -74,6 +74,8 @@ def create_app(settings: Settings, worker_name: str = "worker") -> faust.App:
         stream_buffer_maxsize=32768,
         broker_commit_every=10000,
         web_enabled=False,
+        canonical_url=settings.query_url,  # published in the group: peers forward queries here
+        table_standby_replicas=settings.standby_replicas,
         Monitor=LeanMonitor,
         autodiscover=False,
     )

@@ -70,7 +70,7 @@ async def discard_stale_stores(settings: Settings, tabledir: Path) -> list[Path]
     if not stores:
         return []
     consumer = connection.consumer(settings, enable_auto_commit=False)
-    await consumer.start()
+    await connection.start_or_close(consumer)
     try:
         ends: dict[tuple[str, int], int] = {}
         for table in {store.table for store in stores}:

@@ -109,7 +109,7 @@ class KeyPartitionedStore(faust_rocksdb.Store):
         lock) open after faust lets the DB go.
         """
         read = rocksdict.ReadOptions()
-        read.set_iterate_upper_bound(_successor(prefix))
+        read.set_iterate_upper_bound(successor(prefix))
         pairs = self._db_for(prefix).items(from_key=prefix, read_opt=read)
         return [(bytes(key), bytes(value)) for key, value in pairs]  # type: ignore[arg-type]
 
@@ -134,7 +134,7 @@ class KeyPartitionedStore(faust_rocksdb.Store):
                     db.close()
 
 
-def _successor(prefix: bytes) -> bytes:
+def successor(prefix: bytes) -> bytes:
     """The smallest key greater than every key that starts with `prefix`."""
     following = bytearray(prefix)
     while following and following[-1] == 0xFF:

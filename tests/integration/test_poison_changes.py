@@ -27,12 +27,10 @@ from schemas.digests import Digest
 from schemas.stances import StanceChange
 from schemas.subscriptions import DigestSubscription, IntervalSchedule, SinkConfig
 from streams.clients.subscriber import Subscriber
-from streams.core.stores import CURRENT, EVENTS, HISTORY
 from streams.kafka import connection
-from streams.query.view import StanceView
-from streams.query.view_feed import ViewFeed
+from streams.query.change_reader import ChangeReader
 from streams.settings import Settings
-from streams.topics import DAY_MS, TopicSpec, ensure_topics, topic_specs
+from streams.topics import ensure_topics
 from tests.factories import new_stance_change
 from tests.integration.helpers import read_all
 from tests.integration.workers import environment
@@ -168,40 +166,40 @@ def test_the_change_source_skips_bad_records_and_the_digest_is_still_delivered(
     assert Digest.model_validate_json(record.value or b"").digest_id == built.digest_id
 
 
-def test_the_view_feed_keeps_the_good_changes_and_counts_the_bad(
+def test_the_change_reader_keeps_the_good_changes_and_counts_the_bad(
     poisoned: tuple[Settings, list[StanceChange]], caplog: pytest.LogCaptureFixture
 ) -> None:
     settings, good = poisoned
-    changelogs = [
-        TopicSpec(settings.topics.changelog(name), "test", DAY_MS) for name in (EVENTS, CURRENT, HISTORY)
-    ]
-    asyncio.run(ensure_topics(settings, [*topic_specs(settings.topics), *changelogs]))
 
-    async def feed() -> StanceView:
-        view = StanceView()
-        service = ViewFeed(settings, view)
-        await service.start()
+    async def pages() -> tuple[list[list[StanceChange]], int]:
+        reader = ChangeReader(settings)
+        await reader.start()
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 30
-            while not view.ready:  # ready: every partition read up to where it stood at start
-                assert loop.time() < deadline, "the view never caught up"
+            while not reader.ready:
+                assert loop.time() < deadline, "the reader never found the change topic"
                 await asyncio.sleep(0.1)
+            found, cursor = [], None
+            while True:  # one change a page: each bad record lies at a page boundary once
+                page = await reader.page(cursor, None, 1)
+                found.append(page.items)
+                if page.next is None:
+                    return found, reader.skipped
+                cursor = page.cursor
         finally:
-            await service.stop()
-        return view
+            await reader.stop()
 
-    view = asyncio.run(feed())
-    assert view.changes_since(None) == sorted(good, key=lambda c: (c.detected_at, c.change_id))
-    assert view.changes.skipped == 2
+    found, skipped = asyncio.run(pages())
+    assert [change for items in found for change in items] == good and skipped == 2
     warnings = [
         entry
         for entry in caplog.records
-        if entry.name == "streams.query.view_feed" and entry.levelname == "WARNING"
+        if entry.name == "streams.query.change_reader" and entry.levelname == "WARNING"
     ]
     assert [(entry.getMessage(), entry.exc_info) for entry in warnings] == [
-        (skip_line("view", settings, 2, "not JSON"), None),
-        (skip_line("view", settings, 4, "missing change_id"), None),
+        (skip_line("changes", settings, 2, "not JSON"), None),
+        (skip_line("changes", settings, 4, "missing change_id"), None),
     ]
 
 

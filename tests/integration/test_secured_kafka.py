@@ -117,7 +117,7 @@ def test_publish_fold_query_subscribe_and_digest_over_sasl_ssl(
 ) -> None:
     worker = start_seeded_worker(secure, repo)
     try:
-        stances = worker.get("/actors/keir-starmer/stances")
+        stances = worker.items("/actors/keir-starmer/stances")
         assert {stance["issue_id"] for stance in stances} >= {"us-backstop"}
         state = worker.get("/state/hash")
         changes = asyncio.run(_changes(secure, state["stances"]))

@@ -82,7 +82,7 @@ def test_a_refused_claim_dead_letters_its_event_and_the_worker_goes_on(
         assert b"MessageSizeTooLarge" in headers["dlq.error"]
         events = [statement("small-1", "short"), statement("small-2", "short")]
         asyncio.run(publish(settings, events))
-        stances = worker.wait_for(
+        stances = worker.wait_for_items(
             "/actors/keir-starmer/timeline", lambda claims: {c["event_id"] for c in claims} >= {"small-2"}
         )
         assert {claim["event_id"] for claim in stances} == {"small-1", "small-2"}

@@ -13,11 +13,18 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.kafka.local_broker import LocalBroker
+from streams.kafka.partitioner import partition_of
 from streams.registry_files import load_registry
 from streams.replay.rebuild import rebuild
 from streams.settings import Settings
 from tests.integration.helpers import read_all
-from tests.integration.workers import WorkerProcess, own_settings, publish, start_seeded_worker
+from tests.integration.workers import (
+    WorkerProcess,
+    own_settings,
+    publish,
+    start_seeded_worker,
+    wait_for_changes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +72,14 @@ def test_seed_loads_and_the_api_answers_for_the_main_actors(worker: WorkerProces
         ("wang-yi", "us-russia-direct-talks"),
         ("justin-trudeau", "kyiv-in-negotiations"),
     ]:
-        answer = worker.wait_for(f"/actors/{actor}/stances", lambda a, i=issue: stance_on(a, i) is not None)
+        answer = worker.wait_for_items(
+            f"/actors/{actor}/stances", lambda a, i=issue: stance_on(a, i) is not None
+        )
         assert stance_on(answer, issue) is not None
-    starmer = stance_on(worker.get("/actors/keir-starmer/stances"), "ukraine-security-guarantees")
+    starmer = stance_on(worker.items("/actors/keir-starmer/stances"), "ukraine-security-guarantees")
     assert starmer is not None and starmer["position"] == "support"
     assert starmer["quote"] == "the only way to effectively deter Russia"
-    on_backstop = worker.get("/issues/us-backstop/stances")
+    on_backstop = worker.items("/issues/us-backstop/stances")
     assert "keir-starmer" in {stance["actor_id"] for stance in on_backstop}
     event = worker.get("/events/seed-2025-02-20-wang-yi-g20")
     assert event["event"]["type"] == "statement" and event["retracted_by"] is None
@@ -84,17 +93,17 @@ def test_unknown_ids_are_404_and_bad_parameters_422(worker: WorkerProcess) -> No
             worker.get(path)
         assert caught.value.status == 404
     with pytest.raises(QueryError) as caught:
-        worker.get("/actors/keir-starmer/stances", as_of="next tuesday")
+        worker.items("/actors/keir-starmer/stances", as_of="next tuesday")
     assert caught.value.status == 422
 
 
 def test_as_of_before_and_after_the_seed(worker: WorkerProcess) -> None:
-    worker.wait_for("/actors/donald-trump/stances", lambda a: stance_on(a, "us-russia-direct-talks"))
-    assert worker.get("/actors/donald-trump/stances", as_of="2025-02-11") == []
-    on_the_day = worker.get("/actors/donald-trump/stances", as_of="2025-02-12")
+    worker.wait_for_items("/actors/donald-trump/stances", lambda a: stance_on(a, "us-russia-direct-talks"))
+    assert worker.items("/actors/donald-trump/stances", as_of="2025-02-11") == []
+    on_the_day = worker.items("/actors/donald-trump/stances", as_of="2025-02-12")
     assert [stance["issue_id"] for stance in on_the_day] == ["us-russia-direct-talks"]
-    assert worker.get("/actors/keir-starmer/stances", as_of="2025-02-16") == []
-    assert stance_on(worker.get("/actors/keir-starmer/stances", as_of="2025-02-17"), "us-backstop")
+    assert worker.items("/actors/keir-starmer/stances", as_of="2025-02-16") == []
+    assert stance_on(worker.items("/actors/keir-starmer/stances", as_of="2025-02-17"), "us-backstop")
 
 
 def test_late_event_enters_history_but_not_the_current_view(
@@ -106,21 +115,23 @@ def test_late_event_enters_history_but_not_the_current_view(
             [statement("late-new", "sergey-lavrov", "ukraine-sovereignty", "2025-03-10", -0.8)],
         )
     )
-    worker.wait_for("/actors/sergey-lavrov/timeline", lambda a: len(a) == 1, issue="ukraine-sovereignty")
+    worker.wait_for_items(
+        "/actors/sergey-lavrov/timeline", lambda a: len(a) == 1, issue="ukraine-sovereignty"
+    )
     asyncio.run(
         publish(
             stream_settings,
             [statement("late-old", "sergey-lavrov", "ukraine-sovereignty", "2025-01-10", 0.3)],
         )
     )
-    timeline = worker.wait_for(
+    timeline = worker.wait_for_items(
         "/actors/sergey-lavrov/timeline", lambda a: len(a) == 2, issue="ukraine-sovereignty"
     )
     assert [claim["event_id"] for claim in timeline] == ["late-old", "late-new"]
-    current = stance_on(worker.get("/actors/sergey-lavrov/stances"), "ukraine-sovereignty")
+    current = stance_on(worker.items("/actors/sergey-lavrov/stances"), "ukraine-sovereignty")
     assert current is not None and current["event_id"] == "late-new"
     as_of_january = stance_on(
-        worker.get("/actors/sergey-lavrov/stances", as_of="2025-02-01"), "ukraine-sovereignty"
+        worker.items("/actors/sergey-lavrov/stances", as_of="2025-02-01"), "ukraine-sovereignty"
     )
     assert as_of_january is not None and as_of_january["event_id"] == "late-old"
 
@@ -147,10 +158,41 @@ def test_duplicate_changes_nothing_and_a_conflicting_duplicate_goes_to_the_dlq(
     assert headers["dlq.reason"] == b"conflict"
     assert b"already accepted with different content" in headers["dlq.error"]
     assert orjson.loads(letters[0].value)["summary"] == "the same id, other words"
-    changes = worker.wait_for("/changes", lambda a: any(c["event_id"] == "dup-1" for c in a), timeout=90)
+    changes = wait_for_changes(worker, lambda a: any(c["event_id"] == "dup-1" for c in a), timeout=90)
     assert [c["kind"] for c in changes if c["event_id"] == "dup-1"] == ["new"]
-    timeline = worker.get("/actors/marco-rubio/timeline", issue="european-peacekeepers")
+    timeline = worker.items("/actors/marco-rubio/timeline", issue="european-peacekeepers")
     assert [claim["event_id"] for claim in timeline] == ["dup-1"]
+
+
+def test_an_event_on_the_wrong_partition_is_sent_on_to_its_keys_own(
+    worker: WorkerProcess, stream_settings: Settings
+) -> None:
+    """A client with its own partitioner put it elsewhere: folded on its key's partition, where
+    the worker holding that key's tables reads it (the rebuild test below compares the hash)."""
+    topic = stream_settings.topics.events
+    key = b"misplaced-1"
+    home = partition_of(key, stream_settings.partitions)
+    wrong = (home + 1) % stream_settings.partitions
+    value = orjson.dumps(statement("misplaced-1", "david-lammy", "ukraine-support", "2025-02-22", 0.6))
+
+    async def produce_elsewhere() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=stream_settings.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=key, partition=wrong)
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce_elsewhere())
+    found = worker.wait_for("/events/misplaced-1", lambda record: record["event_id"] == "misplaced-1")
+    assert found["event"]["stances"][0]["actor_id"] == "david-lammy"
+    copies = [r for r in asyncio.run(read_all(stream_settings, topic)) if r.key == key]
+    assert sorted(r.partition for r in copies) == sorted([wrong, home])
+    moved = next(r for r in copies if r.partition == home)
+    assert dict(moved.headers)["timeline.rerouted_from"].startswith(f"{topic}/{wrong}/".encode())
+    assert (
+        moved.value == value and moved.timestamp == next(r for r in copies if r.partition == wrong).timestamp
+    )
 
 
 def test_dlq_gets_malformed_bytes_and_unknown_versions_while_good_events_flow(
@@ -174,7 +216,7 @@ def test_dlq_gets_malformed_bytes_and_unknown_versions_while_good_events_flow(
     asyncio.run(
         publish(stream_settings, [statement("after-bad", "g20", "ukraine-support", "2025-02-21", 0.2)])
     )
-    worker.wait_for("/actors/g20/stances", lambda a: stance_on(a, "ukraine-support") is not None)
+    worker.wait_for_items("/actors/g20/stances", lambda a: stance_on(a, "ukraine-support") is not None)
     wanted = {b"bad-json": b"invalid_json", b"bad-utf8": b"bad_utf8", b"v7": b"unsupported_schema_version"}
     found: dict[bytes, Any] = {}
     deadline = time.monotonic() + 60
@@ -200,7 +242,7 @@ def test_retract_emits_a_withdrawal_and_falls_back(worker: WorkerProcess, stream
             ],
         )
     )
-    worker.wait_for(
+    worker.wait_for_items(
         "/actors/vladimir-putin/stances",
         lambda a: (s := stance_on(a, "kyiv-in-negotiations")) and s["event_id"] == "retract-newer",
     )
@@ -219,12 +261,12 @@ def test_retract_emits_a_withdrawal_and_falls_back(worker: WorkerProcess, stream
             ],
         )
     )
-    current = worker.wait_for(
+    current = worker.wait_for_items(
         "/actors/vladimir-putin/stances",
         lambda a: (s := stance_on(a, "kyiv-in-negotiations")) and s["event_id"] == "retract-base",
     )
     assert stance_on(current, "kyiv-in-negotiations")["position"] == "oppose"  # type: ignore[index]
-    changes = worker.wait_for("/changes", lambda a: any(c["event_id"] == "retract-it" for c in a))
+    changes = wait_for_changes(worker, lambda a: any(c["event_id"] == "retract-it" for c in a))
     withdrawal = next(c for c in changes if c["event_id"] == "retract-it")
     assert withdrawal["kind"] == "withdrawn"
     assert withdrawal["previous"]["event_id"] == "retract-newer"

@@ -32,7 +32,7 @@ def web_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="module")
 def worker(web_settings: Settings, repo: Path) -> Iterator[WorkerProcess]:
     process = start_seeded_worker(web_settings, repo)
-    process.wait_for("/stances", lambda stances: len(stances) >= 30)
+    process.wait_for_items("/stances", lambda stances: len(stances) >= 30)
     yield process
     process.stop()
 

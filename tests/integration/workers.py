@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from streams.clients.publisher import Publisher
-from streams.query.client import QueryError, get_json, wait_until_ready
+from streams.query.client import QueryError, get_items, get_json, wait_until_ready
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
@@ -55,8 +55,22 @@ class WorkerProcess:
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    @property
+    def token(self) -> str | None:
+        token = self.settings.api_token
+        return token.get_secret_value() if token is not None else None
+
     def get(self, path: str, **params: str | None) -> Any:
-        return get_json(self.settings.api, path, params)
+        return get_json(self.settings.api, path, params, token=self.token)
+
+    def items(self, path: str, **params: str | None) -> list[Any]:
+        """Every item of a paged list (`{"items", "next"}`), following `next`."""
+        return get_items(self.settings.api, path, params, token=self.token)
+
+    def wait_for_items(self, path: str, check: Any, timeout: float = 45, **params: str | None) -> list[Any]:
+        """Poll a paged list until `check(items)` is true; return the items."""
+        page: Any = self.wait_for(path, lambda page: check(page["items"]), timeout, limit="1000", **params)
+        return list(page["items"])
 
     def wait_for(self, path: str, check: Any, timeout: float = 45, **params: str | None) -> Any:
         """Poll an endpoint until `check(answer)` is true; return the answer."""
@@ -67,8 +81,8 @@ class WorkerProcess:
                 answer = self.get(path, **params)
                 if check(answer):
                     return answer
-            except QueryError:
-                pass
+            except QueryError as error:
+                answer = error
             time.sleep(0.25)
         raise AssertionError(f"{path} never satisfied the check; last answer: {answer!r}\n{self.log_tail()}")
 
@@ -80,6 +94,35 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def all_changes(worker: WorkerProcess, since: str | None = None) -> list[dict[str, Any]]:
+    """Every change `GET /changes` serves, following `next` page by page."""
+    page = worker.get("/changes", since=since, limit="1000")
+    found: list[dict[str, Any]] = page["items"]
+    while page["next"] is not None:
+        page = worker.get("/changes", cursor=page["next"], limit="1000")
+        found += page["items"]
+    return found
+
+
+def wait_for_changes(
+    worker: WorkerProcess, check: Callable[[list[dict[str, Any]]], bool], timeout: float = 45
+) -> list[dict[str, Any]]:
+    """Poll every page of /changes until `check(changes)` is true; return the changes."""
+    deadline = time.monotonic() + timeout
+    found: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        try:
+            found = all_changes(worker)
+            if check(found):
+                return found
+        except QueryError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(
+        f"/changes never satisfied the check; last: {len(found)} changes\n{worker.log_tail()}"
+    )
 
 
 def seed_lines(repo: Path) -> list[bytes]:
@@ -116,5 +159,5 @@ def start_seeded_worker(settings: Settings, repo: Path, log_dir: Path | None = N
     worker = WorkerProcess(settings, log_dir or settings.home).start().wait_ready()
     lines = seed_lines(repo)
     asyncio.run(publish(settings, lines))
-    worker.wait_for("/health", seed_folded(lines))
+    worker.wait_for("/state/hash", seed_folded(lines))
     return worker

@@ -218,8 +218,9 @@ def kill_9(worker: WorkerProcess) -> None:
 
 
 def health(worker: WorkerProcess) -> dict[str, Any] | None:
+    """The state's counts (`/state/hash`: gathered from every partition), None while it recovers."""
     try:
-        answer: dict[str, Any] = worker.get("/health")
+        answer: dict[str, Any] = worker.get("/state/hash")
         return answer
     except QueryError:
         return None
@@ -327,7 +328,7 @@ def check_against_oracle(settings: Settings, worker: WorkerProcess, documents: S
     time, so the oracle takes it from the log."""
     topics = settings.topics
     settle(settings, topics.claims, topics.stance_changes)
-    served = worker.get("/stances")
+    served = worker.items("/stances")
     mismatches = view_mismatches(expected_view(as_logged(settings, documents)), served)
     claim_log = [record.value for record in records_in_log_order(settings, topics.claims)]
     expected = expected_changes(claim_log, settings.score_change_threshold)

@@ -11,7 +11,15 @@ from click.testing import CliRunner
 from streams.cli.entry import main
 from streams.cli.root import OTHER, SectionedGroup
 
-SECTIONS = ["Broker and topics", "Publishing and subscribing", "Queries", "Processes", "Digests", "Schema"]
+SECTIONS = [
+    "Broker and topics",
+    "Publishing and subscribing",
+    "Registry",
+    "Queries",
+    "Processes",
+    "Digests",
+    "Schema",
+]
 
 
 def listed_by_section(help_text: str) -> dict[str, list[str]]:

@@ -97,3 +97,30 @@ def test_the_secured_broker_listens_only_with_sasl_ssl_and_makes_both_users(tmp_
         "name=timeline",
     ]
     assert settings.broker_dir == (tmp_path / "kafka-secure").absolute()
+
+
+def test_a_password_file_loses_only_its_line_end(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("  spaced pass \n", "utf-8")
+    base = {"security_protocol": "SASL_PLAINTEXT", "sasl_username": "u", "sasl_password_file": secret}
+    assert resolve_security(Settings(**base)).password == "  spaced pass "
+    secret.write_text("windows\r\n", "utf-8")
+    assert resolve_security(Settings(**base)).password == "windows"
+
+
+async def test_a_client_whose_start_fails_is_closed_before_the_error_is_raised() -> None:
+    from streams.kafka.connection import start_or_close
+
+    class Client:
+        stopped = False
+
+        async def start(self) -> None:
+            raise ConnectionError("no broker at 127.0.0.1:1")
+
+        async def stop(self) -> None:
+            self.stopped = True
+
+    client = Client()
+    with pytest.raises(ConnectionError, match="no broker"):
+        await start_or_close(client)
+    assert client.stopped

@@ -55,3 +55,39 @@ def test_the_schema_refuses_what_the_validator_refuses(repo: Path) -> None:
         "stances": [{"actor_id": "a", "issue_id": "b", "position": "maybe", "score": 0.1}],
     }
     assert not jsonschema.Draft202012Validator(schema).is_valid(bad)
+
+
+def test_every_seed_line_as_written_validates_against_the_input_schema(repo: Path) -> None:
+    """What a publisher writes (text times, ids or aliases) is what the input schema describes."""
+    schema = json.loads((repo / "schemas/jsonschema/diplomatic-event.input.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    lines = (repo / "seed" / "events.jsonl").read_bytes().splitlines()
+    assert len(lines) == 13
+    for line in lines:
+        assert [error.message for error in validator.iter_errors(json.loads(line))] == []
+
+
+def test_the_input_schema_takes_the_new_shapes_and_refuses_what_the_validator_refuses(repo: Path) -> None:
+    schema = json.loads((repo / "schemas/jsonschema/diplomatic-event.input.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    joint = {
+        "type": "joint_statement",
+        "occurred_at": {"at": "2025-02-12", "precision": "day"},
+        "location": "Paris",
+        "summary": "x",
+        "actors": [{"actor_id": "david-lammy", "role": "signatory"}],
+        "stances": [
+            {
+                "actor_id": "david-lammy",
+                "issue_id": "kyiv-in-negotiations",
+                "position": "support",
+                "score": 0.9,
+                "basis": "signed it",
+            }
+        ],
+    }
+    assert list(validator.iter_errors(joint)) == []
+    assert not validator.is_valid({**joint, "occurred_at": "20 February 2025"})
+    assert not validator.is_valid({**joint, "type": "tweet"})
+    stored = json.loads((repo / "schemas/jsonschema/diplomatic-event.schema.json").read_text())
+    assert not jsonschema.Draft202012Validator(stored).is_valid(joint)  # the stored form wants objects

@@ -1,7 +1,7 @@
 """A bad record on the change topic is skipped in one line and counted: the pure parts.
 
 The readers themselves (subscriber, `timeline subscribe`, the digests' change
-source, the view feed) are run on the real broker in
+source, the API's change reader) are run on the real broker in
 tests/integration/test_poison_changes.py.
 """
 
@@ -19,8 +19,7 @@ from aiokafka.structs import ConsumerRecord
 from scheduler.changes_source import WindowChanges
 from schemas.stances import StanceChange
 from streams.clients.subscriber import PoisonChange, Subscriber, parse_change, poison_reason
-from streams.query.view import ChangeLog, StanceView
-from streams.query.view_feed import ViewFeed
+from streams.query.change_reader import ChangeReader
 from streams.settings import Settings
 from tests.factories import new_stance_change
 
@@ -71,49 +70,51 @@ def test_a_good_record_parses_and_other_errors_keep_their_message() -> None:
     assert poison_reason(KeyError()) == "KeyError"
 
 
-def test_the_change_log_refuses_and_counts_what_would_fail_every_read() -> None:
-    log = ChangeLog()
-    assert log.add(good_change(1).model_dump_json().encode())
-    # change_id and detected_at alone were enough before: every later read of the log then failed
-    for bad in (b"\xff not json", without("change_id"), without("actor_id"), without("kind")):
-        with pytest.raises(ValueError):
-            log.add(bad)
-    assert not log.add(good_change(1).model_dump_json().encode()), "a change seen before"
-    assert log.add(good_change(2).model_dump_json().encode())
-    assert log.skipped == 4
-    assert [change.change_id for change in log.since(None)] == ["chg-1", "chg-2"]
-    assert log[1] == good_change(2) and log.positions == {"chg-1": 0, "chg-2": 1}
-
-
-def test_the_view_feed_skips_a_bad_change_in_one_line_and_counts_it(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_change_reader_skips_a_bad_change_in_one_line_and_counts_it_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     settings = Settings(topic_prefix="t.")
     assert settings.topics.stance_changes == TOPIC
-    view = StanceView()
-    feed = ViewFeed(settings, view)
-    caplog.set_level(logging.WARNING, logger="streams.query.view_feed")
-    feed._apply(record(2, 40, good_change(1).model_dump_json().encode()))
-    feed._apply(record(2, 41, b"\xff not json"))
-    feed._apply(record(3, 7, without("change_id")))
-    feed._apply(record(0, 5, b"[]", topic=settings.topics.digests))
-    feed._apply(record(3, 8, good_change(2).model_dump_json().encode()))
+    reader = ChangeReader(settings)
+    caplog.set_level(logging.WARNING, logger="streams.query.change_reader")
+    seen: set[str] = set()
+    # change_id and detected_at alone were enough once: every later read of the change then failed
+    records = [
+        record(2, 40, good_change(1).model_dump_json().encode()),
+        record(2, 41, b"\xff not json"),
+        record(3, 7, without("change_id")),
+        record(3, 8, without("kind")),
+        record(2, 42, good_change(1).model_dump_json().encode()),  # delivered twice
+        record(3, 9, good_change(2).model_dump_json().encode()),
+        record(2, 41, b"\xff not json"),  # the same bad record, read again by a later page
+    ]
+    kept = [change for r in records if (change := reader._wanted(r, None, seen)) is not None]
 
-    assert [change.change_id for change in view.changes_since(None)] == ["chg-1", "chg-2"]
-    assert view.changes.skipped == 2, "only the change topic's records count on the change log"
+    assert [change.change_id for change in kept] == ["chg-1", "chg-2"]
+    assert reader.skipped == 3, "each bad record counted once"
     lines = [(entry.levelno, entry.getMessage(), entry.exc_info) for entry in caplog.records]
     assert lines == [
-        (logging.WARNING, f"view: skipped a bad record on {TOPIC} partition 2 offset 41: not JSON", None),
+        (logging.WARNING, f"changes: skipped a bad record on {TOPIC} partition 2 offset 41: not JSON", None),
         (
             logging.WARNING,
-            f"view: skipped a bad record on {TOPIC} partition 3 offset 7: missing change_id",
+            f"changes: skipped a bad record on {TOPIC} partition 3 offset 7: missing change_id",
             None,
         ),
         (
             logging.WARNING,
-            f"view: skipped a bad record on {settings.topics.digests} partition 0 offset 5:"
-            " not a JSON object",
+            f"changes: skipped a bad record on {TOPIC} partition 3 offset 8: missing kind",
             None,
         ),
     ]
+
+
+def test_the_change_reader_leaves_out_changes_detected_before_since() -> None:
+    reader = ChangeReader(Settings(topic_prefix="t."))
+    since = good_change(2).detected_at
+    values = [good_change(number).model_dump_json().encode() for number in (1, 2, 3)]
+    kept = [reader._wanted(record(0, offset, value), since, set()) for offset, value in enumerate(values)]
+    assert [None if change is None else change.change_id for change in kept] == [None, "chg-2", "chg-3"]
+    assert reader.skipped == 0, "an early change is not a bad record"
 
 
 def test_a_revoked_partition_leaves_no_buffered_record_nor_offset_behind() -> None:

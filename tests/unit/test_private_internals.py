@@ -53,3 +53,27 @@ def test_faust_rocksdb_store_internals_our_store_builds_on(tmp_path: Path) -> No
     store.apply_changelog_batch([Event(Message(partition, 41, key, b"{}"))], lambda k: k, lambda v: v)
     assert isinstance(store._dbs, dict) and store._dbs[partition].get(key) == b"{}"
     assert store.persisted_offset(TP("c", partition)) == 41
+
+
+def test_faust_internals_the_query_side_reads(tmp_path: Path) -> None:
+    """streams/query/peers.py reads the assignor's map of URLs to active changelog partitions
+    (filled from `canonical_url`); streams/query/stores.py reads whether recovery completed."""
+    import faust
+    from faust.assignor.partition_assignor import PartitionAssignor
+    from faust.tables.recovery import Recovery
+
+    from streams.query.stores import OFFSET_KEY as QUERY_OFFSET_KEY
+    from streams.worker.stale_stores import OFFSET_KEY
+
+    app = faust.App(
+        "internals-q", datadir=str(tmp_path), canonical_url="http://127.0.0.1:1", autodiscover=False
+    )
+    assignor = app.assignor
+    assert isinstance(assignor, PartitionAssignor)
+    assignor.changelog_distribution = {"http://127.0.0.1:1": {"t-changelog": [0, 2]}}
+    assert assignor.changelog_distribution == {"http://127.0.0.1:1": {"t-changelog": [0, 2]}}
+    assert assignor._metadata.url == "http://127.0.0.1:1"
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    assert isinstance(recovery, Recovery) and recovery.completed.is_set() is False
+    assert app.rebalancing is False
+    assert QUERY_OFFSET_KEY == OFFSET_KEY

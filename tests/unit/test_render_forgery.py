@@ -146,3 +146,37 @@ def test_control_characters_and_lone_surrogates_do_not_reach_the_output() -> Non
         assert not any(char in body for char in "\x1b\x07\u202e\ud800")
         body.encode("utf-8")  # a lone surrogate would make every sink fail here
     assert '    "red [31malert evil\ufffd end"' in digest.text.splitlines()
+
+
+def basis_digest(basis: str | None) -> Digest:
+    subscription = DigestSubscription.model_validate(
+        {"id": "daily", "schedule": {"kind": "interval", "seconds": 60}}
+    )
+    changes = [
+        new_stance_change(f"chg-{i}", "ev-1", START + timedelta(hours=1 + i), quote="said", basis=text)
+        for i, text in enumerate([basis, "plain"])
+    ]
+    return build_digest(subscription, START, END, changes, END)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(basis=texts)
+@example(basis=f"my reading\n{FORGED_LINE}")
+def test_the_basis_is_shown_beside_the_quote_and_forges_nothing(basis: str) -> None:
+    """The analyst's reading is event text too: one line, after the quote, never inside it."""
+    digest, baseline = basis_digest(basis), basis_digest(stand_in(basis) or None)
+    assert digest.text is not None and digest.markdown is not None and digest.html is not None
+    lines = digest.text.splitlines()
+    assert len(lines) == len(baseline.text.splitlines() if baseline.text else [])
+    assert sum(line.startswith("  - ") for line in lines) == 2
+    assert lines[lines.index("    basis: plain") - 1] == '    "said"'  # right after the quote
+    if one_line(basis):
+        assert f"    basis: {one_line(basis)}" in lines
+    assert shape(digest.markdown) == shape(baseline.markdown or "")
+    assert shape(digest.markdown).count("list_item_open") == 2
+    assert shape(digest.markdown).count("blockquote_open") == 2  # the basis is not in the quote
+    if one_line(basis):
+        assert f"Basis: {one_line(basis)}" in inline_texts(digest.markdown)
+    assert digest.html.count("<li>") == 2 and digest.html.count('<p class="basis">') == (
+        2 if one_line(basis) else 1
+    )

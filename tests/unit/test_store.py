@@ -11,7 +11,7 @@ import pytest
 from streams.core.records import current_key, history_key, history_prefix
 from streams.kafka.partitioner import partition_of
 from streams.settings import Settings
-from streams.worker.store import KeyPartitionedStore, _successor
+from streams.worker.store import KeyPartitionedStore, successor
 from streams.worker.tables import ChangelogOutbox, declare_tables
 
 # murmur2 test vectors of the Java client (Kafka's UtilsTest.testMurmur2), as signed 32-bit ints.
@@ -31,11 +31,11 @@ def test_partition_of_is_kafkas_default_partitioner(partitions: int) -> None:
         assert partition_of(key, partitions) == (signed & 0x7FFFFFFF) % partitions
 
 
-def test_the_successor_bounds_a_prefix() -> None:
-    assert _successor(b"ab|") == b"ab}"
-    assert _successor(b"a\xff") == b"b"
+def test_thesuccessor_bounds_a_prefix() -> None:
+    assert successor(b"ab|") == b"ab}"
+    assert successor(b"a\xff") == b"b"
     with pytest.raises(ValueError, match="no upper bound"):
-        _successor(b"\xff\xff")
+        successor(b"\xff\xff")
 
 
 @pytest.fixture

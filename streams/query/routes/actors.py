@@ -1,14 +1,23 @@
-"""/actors: the registry's actors, and each actor's stances, timeline and history from the view."""
+"""/actors: the registry's actors, and each actor's stances, timeline and history.
+
+An actor's stances and claims live in one partition (the stance tables are placed
+by actor): the worker holding it answers, any other forwards the request there.
+"""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from schemas.actors import Actor, Role
 from schemas.stances import Stance
-from streams.core.fold import order_key
-from streams.query.dependencies import Known, PathActor, Ready, end_of, known_issue
+from streams.core.records import StoredStance
+from streams.core.stores import CURRENT, HISTORY
+from streams.query import local
+from streams.query.dependencies import Context, Known, PathActor, end_of, forward_unless_held, known_issue
+from streams.query.paging import DEFAULT_LIMIT, Cursor, Limit, Page, micros, page_of
+
+AsOf = Annotated[str | None, Query(description="A date or an instant: the stances then.")]
 
 
 class HistoryEntry(BaseModel):
@@ -22,9 +31,14 @@ class HistoryEntry(BaseModel):
 router = APIRouter()
 
 
-@router.get("/actors", response_model=list[Actor])
-async def actors(registry: Known) -> Any:
-    return sorted(registry.actors.values(), key=lambda actor: actor.id)
+def claim_position(claim: Stance) -> list[Any]:
+    """Event-time order, as the fold orders claims (docs/semantics.md), then the issue."""
+    return [micros(claim.occurred_at.at), micros(claim.recorded_at), claim.event_id, claim.issue_id]
+
+
+@router.get("/actors", response_model=Page[Actor])
+async def actors(registry: Known, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
+    return page_of(sorted(registry.actors.values(), key=lambda a: a.id), lambda a: [a.id], cursor, limit)
 
 
 @router.get("/actors/{actor_id}", response_model=Actor)
@@ -32,29 +46,56 @@ async def actor(actor: PathActor) -> Any:
     return actor
 
 
-@router.get("/actors/{actor_id}/stances", response_model=list[Stance])
+@router.get("/actors/{actor_id}/stances", response_model=Page[Stance])
 async def actor_stances(
-    view: Ready,
+    request: Request,
+    context: Context,
     actor: PathActor,
-    as_of: Annotated[str | None, Query(description="A date or an instant: the stances then.")] = None,
+    as_of: AsOf = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Any:
-    return view.stances_of(actor.id, end_of(as_of) if as_of else None)
+    """The actor's stance on each issue, now or as of a moment, by issue."""
+    moment = end_of(as_of) if as_of else None
+    if (forwarded := await forward_unless_held(request, context, CURRENT, actor.id)) is not None:
+        return forwarded
+    found = local.actor_stances(context.stores, actor.id, moment)
+    return page_of(found, lambda stance: [stance.issue_id], cursor, limit)
 
 
-@router.get("/actors/{actor_id}/timeline", response_model=list[Stance])
-async def actor_timeline(view: Ready, actor: PathActor, registry: Known, issue: str | None = None) -> Any:
+@router.get("/actors/{actor_id}/timeline", response_model=Page[Stance])
+async def actor_timeline(
+    request: Request,
+    context: Context,
+    actor: PathActor,
+    registry: Known,
+    issue: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Any:
+    """The actor's live claims in event-time order (retracted ones left out)."""
     if issue is not None:
         known_issue(registry, issue)
-    return view.timeline(actor.id, issue)
+    if (forwarded := await forward_unless_held(request, context, HISTORY, actor.id)) is not None:
+        return forwarded
+    return page_of(local.actor_claims(context.stores, actor.id, issue), claim_position, cursor, limit)
 
 
-@router.get("/actors/{actor_id}/history", response_model=list[HistoryEntry])
-async def actor_history(view: Ready, actor: PathActor) -> Any:
+@router.get("/actors/{actor_id}/history", response_model=Page[HistoryEntry])
+async def actor_history(
+    request: Request, context: Context, actor: PathActor, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Any:
     """Every claim of the actor, retracted ones included and marked, in event-time order."""
-    entries: list[tuple[Stance, str | None]] = [(claim, None) for claim in view.timeline(actor.id)]
-    entries += view.retracted_claims(actor.id)
-    entries.sort(key=lambda entry: order_key(entry[0]))
-    return [
-        HistoryEntry(stance=claim, retracted_by=retracted, roles=actor.roles_on(claim.occurred_at.at.date()))
-        for claim, retracted in entries
+    if (forwarded := await forward_unless_held(request, context, HISTORY, actor.id)) is not None:
+        return forwarded
+    claims: list[StoredStance] = local.actor_claims(context.stores, actor.id, withdrawn=True)
+    page = page_of(claims, claim_position, cursor, limit)
+    entries = [
+        HistoryEntry(
+            stance=claim.as_stance(),
+            retracted_by=local.retracted_by(claim),
+            roles=actor.roles_on(claim.occurred_at.at.date()),
+        )
+        for claim in page.items
     ]
+    return Page[HistoryEntry](items=entries, next=page.next)

@@ -22,9 +22,32 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// A worker started with TIMELINE_API_TOKEN answers 401: ask for the token once, keep it for
+// this tab (sessionStorage), and trade it for a session cookie that the live-changes
+// EventSource (which cannot send headers) carries.
+async function signIn() {
+  const token = window.prompt("This worker needs its API token (TIMELINE_API_TOKEN):");
+  if (!token) throw new Error("no API token given");
+  sessionStorage.setItem("timeline-token", token);
+  const response = await fetch("/session", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) {
+    sessionStorage.removeItem("timeline-token");
+    throw new Error(`the token was refused (${response.status})`);
+  }
+}
+
+function headers() {
+  const token = sessionStorage.getItem("timeline-token");
+  return token ? { Accept: "application/json", Authorization: `Bearer ${token}` } : { Accept: "application/json" };
+}
+
 async function api(path) {
   for (let attempt = 0; attempt < 60; attempt++) {
-    const response = await fetch(path, { headers: { Accept: "application/json" } });
+    const response = await fetch(path, { headers: headers() });
+    if (response.status === 401 && attempt < 3) {
+      await signIn();
+      continue;
+    }
     if (response.status === 503) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       continue;
@@ -33,6 +56,19 @@ async function api(path) {
     return response.json();
   }
   throw new Error(`the worker is still recovering: ${path}`);
+}
+
+// Every list the API returns is a page ({items, next}): follow `next` to the last one.
+async function apiItems(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const joiner = path.includes("?") ? "&" : "?";
+    const page = await api(`${path}${joiner}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return items;
 }
 
 const key = (actorId, issueId) => `${actorId}|${issueId}`;
@@ -91,7 +127,7 @@ function renderMatrix() {
 
 async function loadStances() {
   const query = state.asOf ? `?as_of=${encodeURIComponent(state.asOf)}` : "";
-  const stances = await api(`/stances${query}`);
+  const stances = await apiItems(`/stances${query}`);
   state.stances = new Map(stances.map((s) => [key(s.actor_id, s.issue_id), s]));
   renderMatrix();
 }
@@ -116,6 +152,7 @@ async function showClaim(stance, retractedBy) {
     el("p", {}, `happened ${day(stance.occurred_at)} (${stance.occurred_at.precision} precision)`)];
   if (retractedBy) parts.push(el("p", { class: "retracted" }, `retracted by ${retractedBy}`));
   if (stance.quote) parts.push(el("blockquote", { class: "quote" }, stance.quote));
+  if (stance.basis) parts.push(el("p", { class: "basis" }, el("em", {}, "basis: "), stance.basis));
   parts.push(el("p", {}, `event ${stance.event_id}`));
   details.replaceChildren(...parts);
   try {
@@ -137,7 +174,7 @@ async function showClaim(stance, retractedBy) {
 
 async function showActor(actorId) {
   const [actor, history] = await Promise.all([api(`/actors/${encodeURIComponent(actorId)}`),
-    api(`/actors/${encodeURIComponent(actorId)}/history`)]);
+    apiItems(`/actors/${encodeURIComponent(actorId)}/history`)]);
   document.getElementById("actor-title").textContent = actor.name;
   document.getElementById("actor-meta").textContent =
     `${actor.kind}${actor.country ? `, ${actor.country}` : ""} · ${history.length} claim(s)`;
@@ -250,7 +287,7 @@ async function route() {
 }
 
 async function main() {
-  [state.actors, state.issues] = await Promise.all([api("/actors"), api("/issues")]);
+  [state.actors, state.issues] = await Promise.all([apiItems("/actors"), apiItems("/issues")]);
   const kindOrder = { person: 0, state: 1, bloc: 2, organisation: 3 };
   state.actors.sort((a, b) => (kindOrder[a.kind] - kindOrder[b.kind]) || a.name.localeCompare(b.name));
   fillSelect("kind-filter", [...new Set(state.actors.map((a) => a.kind))].sort().map((k) => [k, k]));
