@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -128,10 +129,15 @@ async def _partition_counts(
         if not wanted:
             return {}
         described = await admin.describe_topics(wanted)
-        if all(topic["error_code"] == 0 and topic["partitions"] for topic in described):
+        if all(topic["error_code"] == 0 and topic["partitions"] and _led(topic) for topic in described):
             return {topic["topic"]: len(topic["partitions"]) for topic in described}
         await asyncio.sleep(0.1)
     raise RuntimeError(f"no usable metadata for topics {sorted(set(names) - set(wanted)) or names}")
+
+
+def _led(topic: dict[str, Any]) -> bool:
+    """Every partition has a leader: a client reading at once gets no NotLeaderForPartition."""
+    return all(part.get("error_code", 0) == 0 and part.get("leader", -1) >= 0 for part in topic["partitions"])
 
 
 def _check_partitions(counts: dict[str, int], expected: int) -> None:

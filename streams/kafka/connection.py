@@ -10,6 +10,7 @@ tries to connect.
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 from dataclasses import dataclass, field
@@ -170,3 +171,19 @@ async def start_or_close(client: Any) -> None:
         except Exception:  # noqa: BLE001 - the start's own error is the one to report
             pass
         raise
+
+
+class RetriedLeaderErrors(logging.Filter):
+    """Drops aiokafka's ERROR line for an offsets request that met a partition without a leader yet.
+
+    A topic made a moment ago answers NotLeaderForPartition for a short while; aiokafka's
+    fetcher retries the request itself, but first logs it as an error, which every CLI
+    command reading a new topic printed (`timeline up` a few times).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Failed fetch offsets") and "NotLeaderForPartitionError" in message)
+
+
+logging.getLogger("aiokafka.consumer.fetcher").addFilter(RetriedLeaderErrors())

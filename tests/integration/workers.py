@@ -154,10 +154,19 @@ def own_settings(broker_settings: Settings, home: Path, prefix: str, **extra: ob
 
 
 def start_seeded_worker(settings: Settings, repo: Path, log_dir: Path | None = None) -> WorkerProcess:
-    """Topics, a ready worker, and the seed published and folded into its view."""
+    """Topics, a ready worker, and the seed published and folded into its tables.
+
+    A worker that never gets there is stopped before the error is raised: a fixture whose
+    setup fails has no teardown, and the process would outlive the test run.
+    """
     asyncio.run(ensure_topics(settings))
-    worker = WorkerProcess(settings, log_dir or settings.home).start().wait_ready()
-    lines = seed_lines(repo)
-    asyncio.run(publish(settings, lines))
-    worker.wait_for("/state/hash", seed_folded(lines))
+    worker = WorkerProcess(settings, log_dir or settings.home).start()
+    try:
+        worker.wait_ready()
+        lines = seed_lines(repo)
+        asyncio.run(publish(settings, lines))
+        worker.wait_for("/state/hash", seed_folded(lines))
+    except BaseException:
+        worker.stop()
+        raise
     return worker

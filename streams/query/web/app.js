@@ -25,7 +25,14 @@ function el(tag, attributes = {}, ...children) {
 // A worker started with TIMELINE_API_TOKEN answers 401: ask for the token once, keep it for
 // this tab (sessionStorage), and trade it for a session cookie that the live-changes
 // EventSource (which cannot send headers) carries.
-async function signIn() {
+let signingIn = null;  // one prompt, however many requests met the 401 at once
+
+function signIn() {
+  if (!signingIn) signingIn = askForToken().finally(() => { signingIn = null; });
+  return signingIn;
+}
+
+async function askForToken() {
   const token = window.prompt("This worker needs its API token (TIMELINE_API_TOKEN):");
   if (!token) throw new Error("no API token given");
   sessionStorage.setItem("timeline-token", token);
