@@ -12,6 +12,7 @@ import click
 from scheduler.cli import digest, scheduler_command
 from streams.cli.broker import broker
 from streams.cli.dlq import dlq
+from streams.cli.draft import draft
 from streams.cli.publish import publish
 from streams.cli.queries import changes, stance, timeline_command
 from streams.cli.rebuild import rebuild
@@ -25,7 +26,7 @@ from streams.cli.worker import worker
 
 SECTIONS: dict[str, list[click.Command]] = {
     "Broker and topics": [broker, topics],
-    "Publishing and subscribing": [publish, subscribe, dlq],
+    "Publishing and subscribing": [draft, publish, subscribe, dlq],
     "Registry": [registry, actors, issues],
     "Queries": [stance, timeline_command, changes],
     "Processes": [worker, scheduler_command, up, down, rebuild],

@@ -46,7 +46,8 @@ def publish(context: click.Context, source: IO[bytes], dry_run: bool, skip_inval
     from streams.registry.reader import read_registry
 
     settings = settings_of(context)
-    reach_kafka(settings)  # the registry is the registry topic's (timeline-check: offline, from files)
+    # The registry is the registry topic's; timeline-check validates offline, from the registry files.
+    reach_kafka(settings, hint="to validate without a broker, from the registry files: timeline-check FILE")
     publisher = Publisher(settings, asyncio.run(read_registry(settings)))
     prepared = []
     problems: list[InvalidEventError] = []

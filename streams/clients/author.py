@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from schemas.events import DiplomaticEvent, EventRejected, derive_event_id, encode_event, parse_event
 from schemas.registry import UnknownReferenceError
 from schemas.registry_log import RegistryView
+from streams.drafting.marker import REFUSAL, is_draft
 from streams.registry_files import RegistryFileError, load_registry, registry_paths
 
 EventInput = DiplomaticEvent | dict[str, Any] | str | bytes
@@ -61,6 +62,8 @@ def prepare_event(
     will check it, and retired ids are refused.
     """
     recorded_at = now()
+    if is_draft(raw):
+        raise InvalidEventError("draft", REFUSAL, line)
     try:
         document: Any = raw.model_dump() if isinstance(raw, BaseModel) else raw
         event = parse_event(document)

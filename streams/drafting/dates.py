@@ -1,0 +1,123 @@
+"""Dates in a clause, resolved against the publication day, with their precision and their words.
+
+Rules, not `dateparser`: it would bring four more dependencies, and it reads "on Monday" as the
+past one, where reporting means the coming one when the verb is in the future ("will meet Trump
+on Monday"); the few forms news prose uses fit here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_WEEKDAY = "|".join(WEEKDAYS)
+_MONTH = "|".join(MONTHS)
+FUTURE = re.compile(
+    r"\b(will|is to|are to|set to|expected to|due to|plans? to|planned|going to|next|upcoming|later)\b", re.I
+)
+
+_FORMS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")),
+    ("day month", re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)? ({_MONTH})(?:,? (\d{{4}}))?\b", re.I)),
+    ("month day", re.compile(rf"\b({_MONTH}) (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?\b", re.I)),
+    ("next weekday", re.compile(rf"\bnext ({_WEEKDAY})\b", re.I)),
+    ("last weekday", re.compile(rf"\blast ({_WEEKDAY})\b", re.I)),
+    ("weekday", re.compile(rf"\b(?:on )?({_WEEKDAY})\b", re.I)),
+    ("relative day", re.compile(r"\b(yesterday|today|tomorrow|tonight|this morning|last night)\b", re.I)),
+    ("month", re.compile(rf"\b(?:in |since |by )?({_MONTH}) (\d{{4}})\b", re.I)),
+    (
+        "vague",
+        re.compile(
+            r"\b(in recent days|recently|this week|last week|earlier this week|earlier this month"
+            r"|this month|in recent weeks)\b",
+            re.I,
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    day: date
+    precision: str
+    """`day` or `month` (the event time's precision)."""
+    words: str
+    rule: str
+
+    def event_time(self) -> dict[str, str]:
+        at = self.day.isoformat() if self.precision == "day" else self.day.isoformat()[:7]
+        return {"at": at, "precision": self.precision}
+
+
+def _weekday_after(published: date, weekday: int) -> date:
+    return published + timedelta(days=(weekday - published.weekday() - 1) % 7 + 1)
+
+
+def _weekday_before(published: date, weekday: int) -> date:
+    return published - timedelta(days=(published.weekday() - weekday - 1) % 7 + 1)
+
+
+def _year_of(text: str | None, published: date) -> int:
+    return int(text) if text else published.year
+
+
+def find_date(clause: str, published: date) -> FoundDate | None:
+    """The first date the clause gives, in the order of `_FORMS` (the most precise forms first)."""
+    for rule, pattern in _FORMS:
+        match = pattern.search(clause)
+        if match is None:
+            continue
+        found = _resolve(rule, match, clause, published)
+        if found is not None:
+            return found
+    return None
+
+
+def _resolve(rule: str, match: re.Match[str], clause: str, published: date) -> FoundDate | None:
+    words, groups = match.group(0), match.groups()
+    try:
+        if rule == "iso":
+            return FoundDate(date(int(groups[0]), int(groups[1]), int(groups[2])), "day", words, rule)
+        if rule == "day month":
+            month = MONTHS.index(groups[1].lower()) + 1
+            day = date(_year_of(groups[2], published), month, int(groups[0]))
+            return FoundDate(day, "day", words, "explicit date (the publication year when none is given)")
+        if rule == "month day":
+            month = MONTHS.index(groups[0].lower()) + 1
+            day = date(_year_of(groups[2], published), month, int(groups[1]))
+            return FoundDate(day, "day", words, "explicit date (the publication year when none is given)")
+    except ValueError:
+        return None
+    if rule == "next weekday":
+        weekday = WEEKDAYS.index(groups[0].lower())
+        day = _weekday_after(published, weekday)
+        if day.isocalendar()[:2] == published.isocalendar()[:2]:
+            day += timedelta(days=7)  # "next Thursday" said on a Monday is the week after
+        return FoundDate(day, "day", words, "next weekday: the first one after publication, in a later week")
+    if rule == "last weekday":
+        day = _weekday_before(published, WEEKDAYS.index(groups[0].lower()))
+        return FoundDate(day, "day", words, "last weekday: the latest one before publication")
+    if rule == "weekday":
+        weekday = WEEKDAYS.index(groups[0].lower())
+        if FUTURE.search(re.sub(r"\"[^\"]*\"|“[^”]*”", "", clause)):  # the verb's tense, not a quote's
+            return FoundDate(
+                _weekday_after(published, weekday), "day", words, "weekday, future verb: the coming one"
+            )
+        if weekday == published.weekday():
+            return FoundDate(published, "day", words, "weekday: the publication day")
+        return FoundDate(
+            _weekday_before(published, weekday), "day", words, "weekday, past verb: the latest one"
+        )
+    if rule == "relative day":
+        offset = {"yesterday": -1, "tomorrow": 1, "last night": -1}.get(groups[0].lower(), 0)
+        return FoundDate(published + timedelta(days=offset), "day", words, "relative to the publication day")
+    if rule == "month":
+        month = MONTHS.index(groups[0].lower()) + 1
+        return FoundDate(date(int(groups[1]), month, 1), "month", words, "a month")
+    return FoundDate(published.replace(day=1), "month", words, "vague: the month of publication")
