@@ -13,7 +13,7 @@ from schemas.subscriptions import DigestSubscription
 
 
 def digest_id(subscription_id: str, start: datetime, end: datetime) -> str:
-    """One id per (subscription, window): the key of exactly-once delivery."""
+    """One id per (subscription, window): what sinks and receivers keep one digest by."""
     text = f"{subscription_id}|{start.isoformat()}|{end.isoformat()}"
     return "dig-" + hashlib.sha256(text.encode()).hexdigest()[:24]
 

@@ -3,7 +3,9 @@
 A digest is stored once per (subscription, window) with its rendered body,
 so a retry sends the same bytes; a delivery is recorded per (digest, sink)
 only after the sink succeeded. A restart reads this and never sends a window
-twice to a sink that has it. The changes each digest holds are kept for a
+again to a sink the ledger says has it; a crash between a send and its record
+is what the sinks' own checks (file name, topic send marks) or the receivers
+(by digest id) absorb. The changes each digest holds are kept for a
 while too, so a change that reached the topic after its window was built
 goes into the next digest, once. A digest every sink has is forgotten once
 its window ended a retention before the subscription's newest one.
@@ -42,6 +44,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     sink_id TEXT NOT NULL,
     delivered_at TEXT NOT NULL,
     PRIMARY KEY (digest_id, sink_id)
+);
+CREATE TABLE IF NOT EXISTS send_marks (
+    digest_id TEXT NOT NULL,
+    sink_id TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    start_offset INTEGER NOT NULL,
+    PRIMARY KEY (digest_id, sink_id, partition)
 );
 CREATE TABLE IF NOT EXISTS failures (
     digest_id TEXT NOT NULL,
@@ -184,7 +193,7 @@ class Ledger:
                     (subscription_id, cutoff.isoformat(), json.dumps(sink_ids)),
                 )
             ]
-            for table in ("deliveries", "failures", "digests"):
+            for table in ("deliveries", "failures", "send_marks", "digests"):
                 self.connection.executemany(f"DELETE FROM {table} WHERE digest_id = ?", gone)
             if gone:
                 self.forget_changes_before(subscription_id, cutoff)
@@ -202,6 +211,18 @@ class Ledger:
         self.connection.execute(
             "DELETE FROM failures WHERE digest_id = ? AND sink_id = ?", (digest_id, sink_id)
         )
+
+    def send_mark(self, digest_id: str, sink_id: str, partition: int, offset: int) -> int:
+        """The offset a topic sink first saw as the end before sending this digest (kept once):
+        a send that landed before a crash is at or after it (scheduler/sinks.py, TopicSink)."""
+        self.connection.execute(
+            "INSERT OR IGNORE INTO send_marks VALUES (?, ?, ?, ?)", (digest_id, sink_id, partition, offset)
+        )
+        row = self.connection.execute(
+            "SELECT start_offset FROM send_marks WHERE digest_id = ? AND sink_id = ? AND partition = ?",
+            (digest_id, sink_id, partition),
+        ).fetchone()
+        return int(row[0])
 
     def failed(self, digest_id: str, sink_id: str, error: str) -> int:
         """Record a failed delivery; return how many attempts have failed so far."""

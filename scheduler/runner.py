@@ -1,14 +1,16 @@
 """One run of a subscription: build the digests of closed windows, deliver what is pending.
 
-Exactly once per window and sink: windows follow on from the ledger's last
-one (so a scheduler that was down catches up, one digest per missed window
-or one coalesced), each digest is stored before any sink sees it, and a
-sink is marked delivered only after it succeeded. A failing sink is retried
-with backoff, reported, retried again on the next run, and never holds up
-the other sinks; a sink that cannot even be built (a bad setting) fails
-the same way, alone. A change that reaches the topic after its window was built
-(a busy worker, a slow producer) goes into the next digest, up to
-LATE_CHANGES late.
+One digest per window: windows follow on from the ledger's last one (so a
+scheduler that was down catches up, one digest per missed window or one
+coalesced), each digest is stored before any sink sees it, and a sink is
+marked delivered only after it succeeded. A crash between a send and that
+mark sends again: the file and topic sinks find the digest id they have and
+send nothing (exactly once), webhook and SMTP repeat it with its digest id
+(at least once). A failing sink is retried with backoff, reported, retried
+again on the next run, and never holds up the other sinks; a sink that
+cannot even be built (a bad setting) fails the same way, alone. A change
+that reaches the topic after its window was built (a busy worker, a slow
+producer) goes into the next digest, up to LATE_CHANGES late.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from scheduler.digest import build_digest
 from scheduler.ledger import Ledger
-from scheduler.sinks import Sink, deliver_with_retries, describe_failure, make_sink
+from scheduler.sinks import Sink, TopicSink, deliver_with_retries, describe_failure, make_sink
 from scheduler.windows import due_windows, window_containing
 from schemas.digests import Digest
 from schemas.stances import StanceChange
@@ -45,12 +47,17 @@ class RunReport:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def build_sinks(subscription: DigestSubscription, settings: Settings) -> dict[str, Sink | str]:
-    """Each sink, or why it could not be built: one bad sink must not stop the others delivering."""
+def build_sinks(
+    subscription: DigestSubscription, settings: Settings, ledger: Ledger
+) -> dict[str, Sink | str]:
+    """Each sink, or why it could not be built: one bad sink must not stop the others delivering.
+    The topic sink keeps its send marks in the ledger, where the next scheduler finds them."""
     sinks: dict[str, Sink | str] = {}
     for config in subscription.sinks:
         try:
-            sinks[config.sink_id] = make_sink(config, settings)
+            sink = sinks[config.sink_id] = make_sink(config, settings)
+            if isinstance(sink, TopicSink):
+                sink.fence_with(ledger)
         except Exception as failure:  # noqa: BLE001 - reported as that sink's failed delivery
             sinks[config.sink_id] = f"cannot set up the sink: {describe_failure(failure, config)}"
     return sinks
@@ -86,7 +93,7 @@ async def run_subscription(
         if digest.change_count == 0 and subscription.skip_empty:
             for sink_id in sink_ids:
                 ledger.delivered(digest.digest_id, sink_id)  # nothing to send, by request
-    sinks = build_sinks(subscription, settings)
+    sinks = build_sinks(subscription, settings, ledger)
     for digest, missing in ledger.undelivered(subscription.id, sink_ids):
         outcomes = await asyncio.gather(
             *(_deliver(sinks[sink_id], digest, settings.sink_attempts) for sink_id in missing)

@@ -1,4 +1,9 @@
-"""Where digests go: stdout, a folder, the `diplomacy.digests` topic, a webhook, SMTP."""
+"""Where digests go: stdout, a folder, the `diplomacy.digests` topic, a webhook, SMTP.
+
+Each digest is delivered once where the sink can tell it has it (the file by its name,
+the topic by reading for the digest id) and at least once, with the digest id for the
+receiver to drop a repeat, where it cannot (webhook, SMTP): README "Digests".
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar, Protocol
 
+from aiokafka import TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
+
 from schemas.digests import Digest
 from schemas.subscriptions import SINK_KINDS, SinkConfig, parse_smtp_target, redact_url
 from streams.clients import webhooks
 from streams.kafka import connection
+from streams.kafka.metadata import topic_partitions
 from streams.settings import Settings
 
 
@@ -43,7 +52,11 @@ class StdoutSink:
 
 
 class FileSink:
-    """One file per digest in a folder, written atomically."""
+    """One file per digest in a folder, written atomically and only once.
+
+    The name is (subscription, window), which is what the digest id hashes: a file that is
+    there already is this digest, written by a run that stopped before the ledger noted it.
+    """
 
     SUFFIX: ClassVar[dict[str, str]] = {"text": "txt", "markdown": "md", "html": "html"}
 
@@ -60,6 +73,8 @@ class FileSink:
     async def deliver(self, digest: Digest) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path_for(digest)
+        if path.is_file():
+            return  # delivered before: a rename is atomic, so a file there is whole
         partial = path.with_suffix(path.suffix + ".partial")
         try:
             partial.write_text(body_of(digest, self.config.format), "utf-8")
@@ -75,15 +90,48 @@ MAX_DIGEST_BYTES = 32 * 1024 * 1024
 """The largest digest (as JSON, before compression) the topic sink sends."""
 
 
-class TopicSink:
-    """The Digest as JSON on `diplomacy.digests`, keyed by subscription id."""
+class SendMarks(Protocol):
+    """Where a topic delivery may have landed: the ledger keeps the first mark of each."""
 
-    def __init__(self, config: SinkConfig, settings: Settings) -> None:
+    def send_mark(self, digest_id: str, sink_id: str, partition: int, offset: int) -> int: ...
+
+
+class MemoryMarks:
+    """Marks for one process (a sink made outside the runner): fences its own retries only."""
+
+    def __init__(self) -> None:
+        self.marks: dict[tuple[str, str, int], int] = {}
+
+    def send_mark(self, digest_id: str, sink_id: str, partition: int, offset: int) -> int:
+        return self.marks.setdefault((digest_id, sink_id, partition), offset)
+
+
+FENCE_READ_SECONDS = 60.0
+"""How long the topic sink may take to read its partition from the mark before it gives up."""
+
+
+class TopicSink:
+    """The Digest as JSON on `diplomacy.digests`, keyed by subscription id, once per digest id.
+
+    Before sending, it marks the partition's end offset (the first mark stays, in the ledger)
+    and reads from there for a record with this digest id: a send that landed before a crash
+    or a lost acknowledgement is found, not repeated. A check, not a transaction: only a send
+    the broker appends after the check has read (still in flight then) would be repeated.
+    """
+
+    def __init__(self, config: SinkConfig, settings: Settings, marks: SendMarks | None = None) -> None:
         self.config = config
         self.settings = settings
+        self.marks: SendMarks = marks or MemoryMarks()
+
+    def fence_with(self, marks: SendMarks) -> None:
+        """Keep the marks where a restarted scheduler finds them (the runner gives its ledger)."""
+        self.marks = marks
 
     async def deliver(self, digest: Digest) -> None:
-
+        partition = await self.partition_to_send(digest)
+        if partition is None:
+            return
         producer = connection.producer(
             self.settings,
             acks="all",
@@ -100,10 +148,47 @@ class TopicSink:
                 self.settings.topics.digests,
                 digest.model_dump_json().encode(),
                 key=digest.subscription_id.encode(),
+                partition=partition,
                 headers=[("digest_id", digest.digest_id.encode())],
             )
         finally:
             await producer.stop()
+
+    async def partition_to_send(self, digest: Digest) -> int | None:
+        """The key's partition, marked; None if this digest id is there since the first mark."""
+        topic = self.settings.topics.digests
+        key = digest.subscription_id.encode()
+        wanted = digest.digest_id.encode()
+        consumer = connection.consumer(
+            self.settings, enable_auto_commit=False, max_partition_fetch_bytes=MAX_DIGEST_BYTES
+        )
+        await consumer.start()
+        try:
+            partitions = await topic_partitions(consumer, topic)
+            if not partitions:
+                raise SinkError(f"the digest topic {topic} does not exist")
+            # the producer's own choice for the key, made here so the mark and the send agree
+            partition: int = DefaultPartitioner()(key, [p.partition for p in partitions], [])
+            where = TopicPartition(topic, partition)
+            consumer.assign([where])
+            end = (await consumer.end_offsets([where]))[where]
+            mark = self.marks.send_mark(digest.digest_id, self.config.sink_id, partition, end)
+            start = max(mark, (await consumer.beginning_offsets([where]))[where])
+            if start >= end:
+                return partition
+            consumer.seek(where, start)
+            deadline = asyncio.get_running_loop().time() + FENCE_READ_SECONDS
+            while await consumer.position(where) < end:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise SinkError(
+                        f"could not read {topic} from offset {start} to look for {digest.digest_id}"
+                    )
+                for record in (await consumer.getmany(where, timeout_ms=500)).get(where, []):
+                    if record.key == key and dict(record.headers).get("digest_id") == wanted:
+                        return None
+            return partition
+        finally:
+            await consumer.stop()
 
 
 signature = webhooks.signature
@@ -209,6 +294,8 @@ class SmtpSink:
         message["To"] = self.recipient
         message["Subject"] = (digest.text or "").splitlines()[0]
         message["X-Timeline-Digest-Id"] = digest.digest_id
+        # the same Message-ID on a repeat (at least once): mail stores and receivers drop it by that
+        message["Message-ID"] = f"<{digest.digest_id}@diplomatic-timeline.invalid>"
         message.set_content(body_of(digest, "text"))
         message.add_alternative(body_of(digest, "html"), subtype="html")
         await aiosmtplib.send(

@@ -1,4 +1,5 @@
-"""The digest scheduler as a real process: every sink once per window, kill -9 and catch up, kcat."""
+"""The digest scheduler as a real process: every sink once per window, kill -9 and catch up, the
+topic sink's fence, kcat. Each test makes the digests it checks (no test needs another first)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from scheduler.changes_source import changes_between
 from scheduler.ledger import Ledger
+from scheduler.runner import RunReport, run_subscription
 from scheduler.sinks import TopicSink
 from scheduler.subscriptions_file import save_subscriptions
 from schemas.digests import Digest
@@ -31,7 +34,7 @@ from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import free_port
 from tests.integration.helpers import kcat_read, read_all, schema_errors
-from tests.integration.workers import WorkerProcess, environment, own_settings
+from tests.integration.workers import WorkerProcess, environment, own_settings, wait_for_changes
 
 SECRET = "s3cret"
 
@@ -230,6 +233,9 @@ def test_a_scheduled_digest_reaches_every_sink_once_per_window(
     assert sorted(body["digest_id"] for body in webhook.bodies) == digest_ids  # the 2 failures were retried
     assert webhook.requests == len(digest_ids) + 2
     assert sorted(m["X-Timeline-Digest-Id"] for m in mailbox.messages) == digest_ids
+    assert {m["Message-ID"] for m in mailbox.messages} == {
+        f"<{i}@diplomatic-timeline.invalid>" for i in digest_ids
+    }
     on_topic = asyncio.run(read_all(settings, settings.topics.digests))
     assert sorted(json.loads(r.value)["digest_id"] for r in on_topic) == digest_ids
     assert any(has_change(body, "digest-change-1") for body in webhook.bodies)
@@ -259,8 +265,10 @@ def test_scheduler_killed_and_restarted_across_windows_sends_each_window_once(
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     before = windows_of(ledger, "restarted")
+    down_since = time.monotonic()
     asyncio.run(publish_one(settings, "while-down", "european-security-guarantees", 0.5))
-    time.sleep(5)  # windows close while no scheduler runs
+    wait_for_change(worker, "while-down")  # detected while no scheduler runs
+    time.sleep(max(0.0, 5 - (time.monotonic() - down_since)))  # the harm: 5 s down, windows close meanwhile
     restarted_at = datetime.now(UTC)
     second = scheduler_process(settings, log)
     # a window that closes after the restart shows the catch-up is done and the schedule goes on
@@ -284,13 +292,86 @@ def test_scheduler_killed_and_restarted_across_windows_sends_each_window_once(
 
 
 def test_kcat_reads_digests_that_match_the_json_schema(
-    worker: WorkerProcess, digest_settings: Settings, repo: Path
+    worker: WorkerProcess, digest_settings: Settings, repo: Path, tmp_path: Path
 ) -> None:
+    asyncio.run(publish_one(digest_settings, "kcat-digest", "us-backstop", 0.3))
+    change = wait_for_change(worker, "kcat-digest")
+    report = digest_of_now(digest_settings, "kcat-schema", change, tmp_path / "ledger.sqlite")
+    assert len(report.built) == 1 and not report.failed, report
+    assert has_change(report.built[0].model_dump(mode="json"), "kcat-digest")
     records = kcat_read(digest_settings, digest_settings.topics.digests)
-    assert records, "run after the scheduler tests: the digest topic is empty"
+    assert [doc["digest_id"] for _, doc in records if doc["subscription_id"] == "kcat-schema"] == [
+        report.built[0].digest_id
+    ]
     for key, document in records:
         assert schema_errors(repo, "digest.schema.json", document) == []
         assert key == document["subscription_id"]
+
+
+def wait_for_change(worker: WorkerProcess, event_id: str) -> dict[str, Any]:
+    """The change an event made, once the worker serves it."""
+    found = wait_for_changes(worker, lambda changes: any(c["event_id"] == event_id for c in changes))
+    return next(c for c in found if c["event_id"] == event_id)
+
+
+def digest_of_now(
+    settings: Settings, subscription_id: str, change: dict[str, Any], ledger: Path
+) -> RunReport:
+    """A real run of the runner (topic sink): one-second windows from just before `change`
+    was detected, coalesced into one digest once the window holding it has closed."""
+    detected = datetime.fromisoformat(change["detected_at"].replace("Z", "+00:00"))
+    subscription = DigestSubscription.model_validate(
+        {
+            "id": subscription_id,
+            "schedule": {"kind": "interval", "seconds": 1},
+            "start": (detected - timedelta(seconds=1)).isoformat(),
+            "catch_up": "coalesce",
+            "sinks": [{"kind": "topic"}],
+        }
+    )
+    closed = detected + timedelta(seconds=1 + settings.digest_grace_seconds)
+    wait_until(lambda: datetime.now(UTC) > closed, "the window holding the change closed")
+    opened = Ledger(ledger)
+    try:
+        return asyncio.run(run_subscription(settings, subscription, opened, changes_between))
+    finally:
+        opened.close()
+
+
+def test_the_topic_sink_sends_a_digest_once_across_restarts_and_lost_records(
+    digest_settings: Settings, tmp_path: Path
+) -> None:
+    """A scheduler killed after the send but before the ledger's record sends again on restart:
+    the topic sink finds the digest id after its first mark and sends nothing."""
+    asyncio.run(ensure_topics(digest_settings))
+    start = datetime(2026, 2, 1, tzinfo=UTC)
+    digests = [
+        Digest(
+            digest_id=f"dig-fenced-{n}",
+            subscription_id="fenced",
+            window_start=start + timedelta(hours=n),
+            window_end=start + timedelta(hours=n + 1),
+            generated_at=start + timedelta(hours=n + 1),
+            text=f"window {n}",
+        )
+        for n in range(2)
+    ]
+    config = SinkConfig(kind="topic")
+
+    async def deliver(digest: Digest) -> None:  # a fresh sink and ledger each time: a restarted scheduler
+        ledger = Ledger(tmp_path / "ledger.sqlite")
+        try:
+            await TopicSink(config, digest_settings, marks=ledger).deliver(digest)
+        finally:
+            ledger.close()
+
+    asyncio.run(deliver(digests[0]))
+    asyncio.run(deliver(digests[1]))  # another digest on the same partition after the first's mark
+    asyncio.run(deliver(digests[0]))  # its delivery never recorded: sent again
+    asyncio.run(deliver(digests[1]))
+    records = asyncio.run(read_all(digest_settings, digest_settings.topics.digests))
+    sent = [Digest.model_validate_json(r.value).digest_id for r in records if r.key == b"fenced"]
+    assert sent == ["dig-fenced-0", "dig-fenced-1"]
 
 
 def test_a_digest_over_a_megabyte_reaches_the_topic(digest_settings: Settings) -> None:

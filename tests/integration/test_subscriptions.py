@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,11 @@ def subs_settings(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def seeded_worker(subs_settings: Settings, repo: Path) -> Iterator[WorkerProcess]:
     worker = start_seeded_worker(subs_settings, repo)
-    wait_for_changes(worker, lambda changes: len(changes) >= 20)
-    yield worker
-    worker.stop()
+    try:
+        wait_for_changes(worker, lambda changes: len(changes) >= 20)
+        yield worker
+    finally:
+        worker.stop()
 
 
 def expected_changes(worker: WorkerProcess) -> list[dict[str, Any]]:
@@ -92,12 +94,17 @@ def test_sync_subscriber_with_actor_and_kind_filters(
     assert sorted(change.change_id for change in taken) == sorted(wanted)
 
 
-def read_events(url: str, headers: dict[str, str], count: int) -> list[tuple[str, dict[str, Any]]]:
-    """Read `count` server-sent events (id, data) from a stream."""
+def read_events(
+    url: str, headers: dict[str, str], count: int, once_open: Callable[[], None] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Read `count` server-sent events (id, data) from a stream; `once_open` runs when the
+    response has started, which is after the stream fixed where it starts."""
     request = urllib.request.Request(url, headers=headers)
     events: list[tuple[str, dict[str, Any]]] = []
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.headers["Content-Type"].startswith("text/event-stream")
+        if once_open is not None:
+            once_open()
         event_id, data = "", ""
         while len(events) < count:
             line = response.readline().decode().rstrip("\n")
@@ -133,8 +140,7 @@ def test_sse_delivers_changes_and_resumes_from_last_event_id(
 
 
 def test_sse_sends_new_changes_live(seeded_worker: WorkerProcess, subs_settings: Settings) -> None:
-    async def publish_later() -> None:
-        await asyncio.sleep(1.5)
+    async def publish_live() -> None:
         async with Publisher(subs_settings) as publisher:
             await publisher.publish(
                 {
@@ -153,12 +159,10 @@ def test_sse_sends_new_changes_live(seeded_worker: WorkerProcess, subs_settings:
                 }
             )
 
-    import threading
-
-    thread = threading.Thread(target=lambda: asyncio.run(publish_later()))
-    thread.start()
-    events = read_events(f"{subs_settings.api}/changes/stream?actor=david-lammy", {}, 1)
-    thread.join()
+    # published once the stream has answered (its start, "now", is fixed by then): no head start to guess
+    events = read_events(
+        f"{subs_settings.api}/changes/stream?actor=david-lammy", {}, 1, lambda: asyncio.run(publish_live())
+    )
     assert events[0][1]["event_id"] == "live-sse" and events[0][1]["kind"] == "new"
 
 

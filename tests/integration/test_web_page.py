@@ -18,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
 from tests.integration.conftest import REPO
+from tests.integration.test_digest_service import digest_of_now, wait_for_change
 from tests.integration.workers import WorkerProcess, own_settings, publish, start_seeded_worker
 
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -201,8 +202,57 @@ def test_actor_page_shows_timelines_roles_and_retractions(
     browser.save_screenshot(str(ARTIFACTS / "actor.png"))
 
 
-def test_digest_preview_is_sandboxed(browser: webdriver.Chrome, worker: WorkerProcess) -> None:
-    browser.get(worker.settings.api + "/#digest")
-    wait(browser, lambda: browser.find_element(By.ID, "digest-meta").text != "")
+def test_digest_preview_is_sandboxed(
+    browser: webdriver.Chrome, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """A digest the scheduler's runner really built, with a quote that would run script,
+    shown in a frame the page cannot reach into (sandbox without allow-same-origin)."""
+    settings = worker.settings
+    asyncio.run(
+        publish(
+            settings,
+            [
+                {
+                    "event_id": "web-digest-1",
+                    "type": "statement",
+                    "occurred_at": "2025-03-07",
+                    "summary": "Wang Yi on European peacekeepers.",
+                    "stances": [
+                        {
+                            "actor_id": "wang-yi",
+                            "issue_id": "european-peacekeepers",
+                            "position": "oppose",
+                            "score": -0.6,
+                            "quote": EVIL_QUOTE,
+                        }
+                    ],
+                }
+            ],
+        )
+    )
+    change = wait_for_change(worker, "web-digest-1")
+    report = digest_of_now(settings, "web-preview", change, tmp_path / "ledger.sqlite")
+    assert len(report.built) == 1 and not report.failed, report
+    digest = report.built[0]
+    assert change["change_id"] in {c.change_id for group in digest.groups for c in group.changes}
+    worker.wait_for("/digests/latest", lambda latest: latest["digest_id"] == digest.digest_id)
+
+    browser.get(settings.api + "/#digest")
+    wait(browser, lambda: browser.find_element(By.ID, "digest-meta").text.startswith("web-preview:"))
     frame = browser.find_element(By.ID, "digest-frame")
     assert frame.get_attribute("sandbox") == ""
+    assert frame.get_attribute("srcdoc") == digest.html
+    assert browser.execute_script("return document.getElementById('digest-frame').contentDocument") is None
+    browser.switch_to.frame(frame)
+    try:
+        wait(
+            browser,
+            lambda: "wang-yi on european-peacekeepers" in browser.find_element(By.TAG_NAME, "body").text,
+        )
+        quotes = [quote.text for quote in browser.find_elements(By.TAG_NAME, "blockquote")]
+        assert EVIL_QUOTE in quotes  # shown as text
+        assert browser.find_elements(By.CSS_SELECTOR, "script, img") == []
+    finally:
+        browser.switch_to.default_content()
+    assert browser.execute_script("return window.__pwned === undefined")
+    browser.save_screenshot(str(ARTIFACTS / "digest.png"))

@@ -28,6 +28,12 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     local.stop()
 
 
+@pytest.fixture
+def home(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A scenario's own folder: its registry, worker state, logs."""
+    return tmp_path_factory.mktemp(request.node.name[:30])
+
+
 def machine() -> str:
     cores = len(__import__("os").sched_getaffinity(0))
     memory = ""

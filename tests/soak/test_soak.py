@@ -14,19 +14,14 @@ import random
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from scheduler.ledger import Ledger
-from scheduler.subscriptions_file import save_subscriptions
-from schemas.subscriptions import DigestSubscription
 from streams.clients.publisher import InvalidEventError
 from streams.clients.subscriber import Subscriber
 from streams.kafka.local_broker import LocalBroker
@@ -38,7 +33,6 @@ from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import broker_settings
 from tests.integration.helpers import read_all
-from tests.integration.test_digest_service import Webhook, scheduler_process
 from tests.integration.workers import WorkerProcess, environment
 from tests.soak import generator
 from tests.soak.harness import (
@@ -96,11 +90,6 @@ def replay_of(settings: Settings, records: list[tuple[str, bytes]]) -> Replay:
 
 def start_worker(settings: Settings) -> WorkerProcess:
     return WorkerProcess(settings, settings.home).start().wait_ready(180)
-
-
-@pytest.fixture
-def home(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
-    return tmp_path_factory.mktemp(request.node.name[:30])
 
 
 # 1 --------------------------------------------------------------------------------
@@ -542,108 +531,7 @@ def test_two_workers_and_churn(broker: LocalBroker, home: Path, summary: Summary
         summary.add(row)
 
 
-# 9 --------------------------------------------------------------------------------
-
-
-class FlakyWebhook(Webhook):
-    """A webhook that answers 500 for its first `seconds` seconds of life."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(failures=10**9)
-        self.until = time.monotonic() + seconds
-        threading.Thread(target=self._heal, daemon=True).start()
-
-    def _heal(self) -> None:
-        time.sleep(max(0.0, self.until - time.monotonic()))
-        self.failures = 0
-
-
-def test_digest_faults_give_one_digest_per_window_per_sink(
-    broker: LocalBroker, home: Path, summary: Summary
-) -> None:
-    settings = soak_settings(broker.settings, home, "dfault.", digest_grace_seconds=0.5)
-    settings = settings.model_copy(update={"digests_file": home / "digests.yaml"})
-    asyncio.run(ensure_topics(settings))
-    row = Row("9 digest faults")
-    started = time.monotonic()
-    webhook = FlakyWebhook(seconds=12)
-    folder = home / "digest-files"
-    subscription = DigestSubscription.model_validate(
-        {
-            "id": "soak-digest",
-            "schedule": {"kind": "interval", "seconds": 2},
-            "start": datetime.now(UTC).isoformat(),
-            "sinks": [
-                {"kind": "file", "target": str(folder)},
-                {"kind": "topic"},
-                {"kind": "webhook", "target": webhook.url, "secret": "s3cret"},
-            ],
-        }
-    )
-    save_subscriptions(settings.subscriptions_path, [subscription])
-    worker = start_worker(settings)
-    rng = random.Random(9)
-    log = home / "scheduler.log"
-    documents = generator.good_events(sized(3_000), seed=109)
-    try:
-        scheduler = scheduler_process(settings, log)
-        for piece in range(3):
-            publish(settings, documents[piece * len(documents) // 3 : (piece + 1) * len(documents) // 3])
-            time.sleep(rng.uniform(2.5, 5.5))
-            scheduler.kill()  # kill -9, across a window boundary (windows are 2 s)
-            scheduler.wait(10)
-            row.kills += 1
-            time.sleep(rng.uniform(1.0, 3.0))
-            scheduler = scheduler_process(settings, log)
-        time.sleep(16)  # the webhook heals; the last windows close and are sent
-        scheduler.terminate()
-        scheduler.wait(30)
-        row.events = len(documents)
-        row.seconds = time.monotonic() - started
-        ledger = Ledger(settings.scheduler_dir / "ledger.sqlite")
-        try:
-            windows = ledger.connection.execute(
-                "SELECT digest_id, window_start, window_end FROM digests WHERE subscription_id = ?"
-                " ORDER BY window_start",
-                ("soak-digest",),
-            ).fetchall()
-            deliveries = ledger.deliveries("soak-digest")
-        finally:
-            ledger.close()
-        digest_ids = sorted(digest_id for digest_id, _, _ in windows)
-        contiguous = all(windows[i][2] == windows[i + 1][1] for i in range(len(windows) - 1))
-        by_sink: dict[str, list[str]] = {}
-        for digest_id, _, _, sink_id in deliveries:
-            by_sink.setdefault(sink_id.split(":")[0], []).append(digest_id)
-        files = sorted(path.name for path in folder.iterdir())
-        on_topic = [
-            orjson.loads(r.value)["digest_id"] for r in read_all_digests(settings) if r.key == b"soak-digest"
-        ]
-        hooked = [body["digest_id"] for body in webhook.bodies]
-        extra = (len(on_topic) - len(set(on_topic))) + (len(hooked) - len(set(hooked)))
-        row.duplicate_changes = extra
-        row.note = (
-            f"{len(windows)} windows, contiguous: {contiguous}; scheduler killed {row.kills}x;"
-            f" webhook failed {webhook.requests - len(hooked)} requests first;"
-            f" per sink: file {len(files)}, topic {len(set(on_topic))}, webhook {len(set(hooked))}"
-        )
-        assert len(windows) >= 10 and contiguous
-        assert len(files) == len(windows)
-        assert sorted(set(on_topic)) == digest_ids
-        assert sorted(set(hooked)) == digest_ids
-        assert {sink: sorted(ids) for sink, ids in by_sink.items()} == {
-            sink: digest_ids for sink in ("file", "topic", "webhook")
-        }
-        assert extra == 0, "a sink received a digest twice"
-        row.passed = True
-    finally:
-        worker.stop()
-        webhook.server.shutdown()
-        summary.add(row)
-
-
-def read_all_digests(settings: Settings) -> list[Any]:
-    return asyncio.run(read_all(settings, settings.topics.digests, timeout=60))
+# 9: tests/soak/test_digest_faults.py
 
 
 # 10 -------------------------------------------------------------------------------
