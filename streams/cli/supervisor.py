@@ -10,6 +10,7 @@ rotates a log over LOG_MAX_BYTES to `.1` .. `.LOG_KEEP`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -244,7 +245,28 @@ def _stop_named(name: str, pid_text: str) -> str:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return f"the {name} (pid {pid}) was not running; removed its stale pid file"
-    return f"stopped the {name} (pid {pid})"
+    if _exited(pid, STOP_SECONDS):
+        return f"stopped the {name} (pid {pid})"
+    # Its shutdown hangs (a commit or a fetch waiting on Kafka): it would outlive the broker.
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return f"the {name} (pid {pid}) did not stop within {STOP_SECONDS:.0f} s of SIGTERM: killed it"
+
+
+STOP_SECONDS = 30.0
+"""How long `down` waits for a process to finish after SIGTERM, before the broker goes."""
+
+
+def _exited(pid: int, timeout: float) -> bool:
+    """Whether the process is gone (or a zombie) within `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _command_line(pid) is None:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _command_line(pid: int) -> list[str] | None:

@@ -148,3 +148,24 @@ def test_each_start_rotates_a_log_over_ten_mebibytes(tmp_path: Path) -> None:
     child = _start_process(settings, "--help", log.name)  # small now: appended to, not rotated
     assert child.wait(timeout=120) == 0
     assert log.read_bytes().count(b"Usage") == 2 and not (tmp_path / "worker-1.log.2").exists()
+
+
+def test_a_process_that_ignores_sigterm_is_killed_before_the_broker_goes(
+    children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shutdown hung on Kafka would otherwise outlive the broker `down` stops next."""
+    from streams.cli import supervisor
+
+    stubborn = [
+        sys.executable,
+        "-c",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+        "streams.cli",
+        "scheduler",
+    ]
+    child = started(children, stubborn)
+    time.sleep(0.3)  # let it install its handler: a TERM before that would simply end it
+    monkeypatch.setattr(supervisor, "STOP_SECONDS", 1.0)
+    said = supervisor._stop_named("scheduler", str(child.pid))
+    assert child.wait(timeout=10) == -signal.SIGKILL
+    assert said == f"the scheduler (pid {child.pid}) did not stop within 1 s of SIGTERM: killed it"
