@@ -12,6 +12,9 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+import orjson
 
 from schemas.stances import Stance
 from streams.core.fold import as_of, order_key
@@ -47,6 +50,26 @@ def actor_stances(stores: Stores, actor_id: str, moment: datetime | None = None)
         by_issue.setdefault(claim.issue_id, []).append(claim)
     found = [stance for claims in by_issue.values() if (stance := as_of(claims, moment)) is not None]
     return sorted(found, key=lambda stance: stance.issue_id)
+
+
+def actor_current_documents(stores: Stores, actor_id: str) -> list[dict[str, Any]]:
+    """An actor's current stances as the API's JSON, by issue, without building a model each.
+
+    The current table holds what the stance step encoded from a validated `Stance`, plus
+    its bookkeeping fields: dropping those gives the very JSON the model would write, at
+    a fraction of the cost of validating it again (a unit test holds the two equal).
+    """
+    found = []
+    for _, raw in stores.scan(CURRENT, actor_partition(stores, actor_id), actor_prefix(actor_id)):
+        document = orjson.loads(raw)
+        for name in STORED_ONLY:
+            document.pop(name, None)
+        found.append(document)
+    return found
+
+
+STORED_ONLY = ("made_current", "replaced")
+"""Fields a current record holds beyond the public `Stance` (`records.StoredStance`)."""
 
 
 def actor_claims(

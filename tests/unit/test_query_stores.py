@@ -246,3 +246,17 @@ def test_table_scans_read_one_partitions_range_on_rocksdb(tmp_path: Path) -> Non
     whole = reader.scan(HISTORY, partition)
     assert b"__faust\0offset__" not in {key for key, _ in whole}
     assert reader.get(HISTORY, history_key("lammy", "i", "e4")) == b"lammy4"
+
+
+def test_the_current_documents_are_the_json_the_stance_model_writes(replay: Replay) -> None:
+    """The hot path skips validation: its JSON must equal what validating and dumping gives."""
+    stores = MemoryStores(replay.stores(), PARTITIONS)
+    actors = sorted({key.split(b"|", 1)[0].decode() for key in replay.current})
+    assert actors
+    for actor_id in actors:
+        fast = local.actor_current_documents(stores, actor_id)
+        slow = [
+            orjson.loads(stance.as_stance().model_dump_json())
+            for stance in local.actor_stances(stores, actor_id)
+        ]  # type: ignore[attr-defined]
+        assert fast == slow
