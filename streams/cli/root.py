@@ -107,16 +107,14 @@ def _setting_problems(error: ValidationError | SettingsError) -> list[str]:
 
 def reach_kafka(settings: Settings, hint: str | None = None) -> None:
     """Exit with one line naming the cause (no hang, no traceback) when Kafka cannot be reached;
-    `hint` is a second line saying what works without it."""
+    `hint`, at its end, says what works without it."""
     from streams.kafka.connection import ConnectionSettingsError
     from streams.kafka.preflight import KafkaUnreachableError, check_connection
 
     try:
         asyncio.run(check_connection(settings))
     except (KafkaUnreachableError, ConnectionSettingsError) as error:
-        click.echo(f"error: {error}", err=True)
-        if hint:
-            click.echo(hint, err=True)
+        click.echo(f"error: {error}" + (f" ({hint})" if hint else ""), err=True)  # one line, always
         sys.exit(EXIT_KAFKA)
 
 
