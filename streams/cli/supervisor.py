@@ -51,13 +51,17 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
         raise click.ClickException(str(error)) from error
     worker_process: subprocess.Popen[bytes] | None = None
     scheduler_process: subprocess.Popen[bytes] | None = None
+    finished = False
     try:
         reach_kafka(settings)
         asyncio.run(ensure_topics(settings))
         _load_registry_files(settings)
         _ensure_default_digest(settings)
+        # Each pid file is written at once: `down` must find a process whatever happens next.
         worker_process = _start_worker(settings)
+        (settings.home / "worker.pid").write_text(str(worker_process.pid))
         scheduler_process = _start_process(settings, "scheduler", "scheduler.log")
+        (settings.home / "scheduler.pid").write_text(str(scheduler_process.pid))
         click.echo(f"worker starting (pid {worker_process.pid}); query API on {settings.api}")
         try:
             process = worker_process
@@ -77,20 +81,20 @@ def up(context: click.Context, seed: Path | None, detach: bool) -> None:
             click.echo(f"published {count} seed event(s) from {seed}")
             _wait_for_events(settings, {key.decode() for key, _ in prepared})
         click.echo(_next_steps(settings))
-        (settings.home / "worker.pid").write_text(str(worker_process.pid))
-        (settings.home / "scheduler.pid").write_text(str(scheduler_process.pid))
+        finished = True
         if detach:
             return
         click.echo("running; press Ctrl-C to stop everything")
         _wait_for_interrupt()
     finally:
-        if not detach:
-            click.echo("stopping ...")
-            for running in (scheduler_process, worker_process):
+        if not detach or not finished:  # a detached start that failed half-way leaves nothing behind
+            click.echo("stopping ...", err=True)
+            for name, running in (("scheduler", scheduler_process), ("worker", worker_process)):
                 if running is not None:
                     _stop_process(running)
+                    (settings.home / f"{name}.pid").unlink(missing_ok=True)
             local.stop()
-            click.echo("stopped")
+            click.echo("stopped", err=True)
 
 
 def _load_registry_files(settings: Settings) -> None:
