@@ -162,16 +162,17 @@ def actors_add(
     """
     document = {"id": actor_id, "name": name, "kind": kind, "country": country}
     actor = _validated(Actor, {**document, "aliases": list(aliases), "members": list(members)}, actor_id)
-    settings = settings_of(context)
-    history = _history(settings)
-    found = history.latest(f"actor:{actor.id}")
+    _register(settings_of(context), "actor", actor)
+
+
+def _register(settings: Settings, kind: str, entity: Entity) -> None:
+    """Write a new id's first version; one already registered, or retired, is refused."""
+    found = _history(settings).latest(f"{kind}:{entity.id}")
     if found is not None:
         taken = "was retired: ids are never reused" if found.retired else "is already registered"
-        _refuse(f"actor {actor.id!r} {taken} (timeline actors show {actor.id})")
-    written = _write(settings, [actor])
-    click.echo(
-        f"registered actor {actor.id} on {settings.topics.registry}, from {written.records[0].registered_at}"
-    )
+        _refuse(f"{kind} {entity.id!r} {taken} (timeline {kind}s show {entity.id})")
+    registered_at = _write(settings, [entity]).records[0].registered_at
+    click.echo(f"registered {kind} {entity.id} on {settings.topics.registry}, from {registered_at}")
 
 
 @actors.command("show")
@@ -266,15 +267,7 @@ def issues_add(context: click.Context, issue_id: str, title: str, description: s
       timeline issues add ceasefire-monitoring --title "Who monitors a ceasefire in Ukraine"
     """
     issue = _validated(Issue, {"id": issue_id, "title": title, "description": description}, issue_id)
-    settings = settings_of(context)
-    found = _history(settings).latest(f"issue:{issue.id}")
-    if found is not None:
-        taken = "was retired: ids are never reused" if found.retired else "is already registered"
-        _refuse(f"issue {issue.id!r} {taken} (timeline issues show {issue.id})")
-    written = _write(settings, [issue])
-    click.echo(
-        f"registered issue {issue.id} on {settings.topics.registry}, from {written.records[0].registered_at}"
-    )
+    _register(settings_of(context), "issue", issue)
 
 
 @issues.command("show")

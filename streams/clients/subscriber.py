@@ -46,6 +46,24 @@ StartPoint = Literal["latest", "earliest"] | datetime
 logger = logging.getLogger(__name__)
 
 
+class RecentIds:
+    """The last `size` ids seen, oldest forgotten first: a change re-sent after a crash is
+    dropped by its change_id (delivery is at least once) without remembering every id."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, key: str) -> bool:
+        """True the first time `key` is seen (among the last `size`), False after."""
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+
 class PoisonChange(ValueError):
     """A record on the change topic that is not a stance change; the message says why in a few words."""
 
@@ -128,8 +146,7 @@ class Subscriber:
         self.filters = filters or ChangeFilter()
         self.start_point = start
         self.topic = settings.topics.stance_changes
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._remember = remember
+        self._seen = RecentIds(remember)
         self._consumer: AIOKafkaConsumer | None = None
         self._pending: dict[TopicPartition, int] = {}
         """Offsets past records handed out (or skipped) by the current `next_change` call."""
@@ -169,14 +186,6 @@ class Subscriber:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
-
-    def _fresh(self, change: StanceChange) -> bool:
-        if change.change_id in self._seen:
-            return False
-        self._seen[change.change_id] = None
-        if len(self._seen) > self._remember:
-            self._seen.popitem(last=False)
-        return True
 
     async def commit(self) -> None:
         """Commit everything handed out so far (a no-op without a group)."""
@@ -244,7 +253,7 @@ class Subscriber:
                     self.skipped += 1
                     warn_skipped(logger, "subscriber", record, str(error))
                     continue
-                if self.filters.matches(change) and self._fresh(change):
+                if self.filters.matches(change) and self._seen.first_time(change.change_id):
                     return change
             self._finish_pending()  # skipped records; about to wait, so commit what is done
             await self._commit_done()

@@ -19,7 +19,7 @@ from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 from schemas.stances import StanceChange
-from streams.clients.subscriber import PoisonChange, parse_change, warn_skipped
+from streams.clients.subscriber import PoisonChange, RecentIds, parse_change, warn_skipped
 from streams.kafka import connection
 from streams.kafka.metadata import topic_partitions
 from streams.query.change_pages import (
@@ -260,8 +260,7 @@ class ChangeFollower:
     def __init__(self, reader: ChangeReader, cursor: ChangeCursor, remember: int = 10_000) -> None:
         self.reader = reader
         self.cursor = cursor
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._remember = remember
+        self._seen = RecentIds(remember)
 
     async def next(self, timeout: float) -> list[tuple[StanceChange, ChangeCursor]]:
         """The changes after the cursor, waiting up to `timeout` seconds for some (else [])."""
@@ -269,13 +268,8 @@ class ChangeFollower:
             return []
         page = await self.reader.page(self.cursor, None, FOLLOW_BATCH)
         self.cursor = page.cursor
-        return [(change, cursor) for change, cursor in page.with_cursors() if self._fresh(change)]
-
-    def _fresh(self, change: StanceChange) -> bool:
-        """False for a change_id sent before on this stream (delivery is at least once)."""
-        if change.change_id in self._seen:
-            return False
-        self._seen[change.change_id] = None
-        if len(self._seen) > self._remember:
-            self._seen.popitem(last=False)
-        return True
+        return [
+            (change, cursor)
+            for change, cursor in page.with_cursors()
+            if self._seen.first_time(change.change_id)
+        ]
