@@ -97,14 +97,15 @@ class TableStores:
         self.app = app
         self.tables = tables
         self.partitions = partitions
+        self.changelogs = [tables[name].changelog_topic.get_topic_name() for name in STORE_NAMES]
+        """Named once: `held` runs on every request."""
 
     def held(self) -> frozenset[int] | None:
         tables: Any = self.app.tables  # faust's TableManager (its interface lacks `recovery`)
         if self.app.rebalancing or not tables.recovery.completed.is_set():
             return None
         actives = self.app.assignor.assigned_actives()
-        changelogs = {self.tables[name].changelog_topic.get_topic_name() for name in STORE_NAMES}
-        by_topic = {topic: {tp.partition for tp in actives if tp.topic == topic} for topic in changelogs}
+        by_topic = {topic: {tp.partition for tp in actives if tp.topic == topic} for topic in self.changelogs}
         served = set.intersection(*by_topic.values())
         return frozenset(served)
 
