@@ -1,22 +1,56 @@
-"""`timeline draft`: draft events from a news text, offline; `timeline draft accept` after review.
+"""`timeline draft`: draft events from a news text; `timeline draft accept` after review.
 
 `timeline draft ARTICLE` is the group's default command (`article`, not listed): a group cannot
 take a file argument beside its subcommands, so a first argument that names no subcommand is
-read as `article`'s.
+read as `article`'s. It drafts against the registry topic when a broker answers at once (the
+registry the publisher will check), else offline against the bundled files and the user's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import date
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import orjson
 
 from streams.cli.root import settings_of
 
+if TYPE_CHECKING:
+    from schemas.registry import Registry
+    from streams.settings import Settings
+
 DEFAULT = "article"
+CONNECT_SECONDS = 1.5
+"""How long a draft waits for a broker before it drafts offline: a draft never hangs on Kafka."""
+READ_SECONDS = 20.0
+"""How long reading the registry topic may take once a broker has answered."""
+
+
+def draft_registry(settings: Settings, offline: bool = False) -> tuple[Registry, str]:
+    """The registry to draft against, and where it came from (one line for standard error)."""
+    from streams.registry_files import load_registry
+
+    files = "the bundled registry files and TIMELINE_REGISTRY_FILES"
+    if offline:
+        return load_registry(settings.registry_files), f"registry: {files} (--offline)"
+    try:
+        registry = asyncio.run(_topic_registry(settings))
+    except Exception as error:  # noqa: BLE001 - any failure to read the topic means: draft offline
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        return load_registry(settings.registry_files), f"registry: {files} (no registry topic: {reason})"
+    return registry, f"registry: the topic {settings.topics.registry} ({len(registry.actors)} actors)"
+
+
+async def _topic_registry(settings: Settings) -> Registry:
+    from streams.kafka.preflight import check_connection
+    from streams.registry.reader import read_registry
+
+    await check_connection(settings, timeout=CONNECT_SECONDS)
+    history = await asyncio.wait_for(read_registry(settings), READ_SECONDS)
+    return history.current().without_retired()
 
 
 class DraftGroup(click.Group):
@@ -47,6 +81,7 @@ def draft() -> None:
 @click.option(
     "-o", "--output", type=click.File("wb"), default="-", help="Where the JSONL goes (default stdout)."
 )
+@click.option("--offline", is_flag=True, help="Do not try the broker: the registry files only.")
 @click.pass_context
 def article(
     context: click.Context,
@@ -56,10 +91,14 @@ def article(
     title: str | None,
     url: str | None,
     output: IO[bytes],
+    offline: bool,
 ) -> None:
-    """Write a draft event per happening the text reports, each with its evidence under `draft`."""
+    """Write a draft event per happening the text reports, each with its evidence under `draft`.
+
+    The registry is the registry topic's when a broker answers within a second or two, else the
+    bundled files and TIMELINE_REGISTRY_FILES (standard error says which).
+    """
     from streams.drafting.compose import draft_events
-    from streams.registry_files import load_registry
 
     try:
         day = date.fromisoformat(published)
@@ -73,7 +112,8 @@ def article(
     if outlet:
         source = {"outlet": outlet, "published_at": day.isoformat()}
         source |= {key: value for key, value in (("title", title), ("url", url)) if value}
-    registry = load_registry(settings_of(context).registry_files)
+    registry, registry_note = draft_registry(settings_of(context), offline)
+    click.echo(registry_note, err=True)
     events, proposals = draft_events(article.read(), day, registry, source)
     for event in events:
         output.write(orjson.dumps(event) + b"\n")

@@ -1,39 +1,30 @@
 """Draft events from a news text: one per speaker and happening, each line with its evidence.
 
-Each clause gets a speaker (a relative clause's antecedent; "according to X"; "he", "his" at its
-start: the last named speaker; else the first person it names; a clause naming no one continues
-the one before); a type from its verbs; a date; quotes; and suggested claims. A clause joins the
-draft before it when the speaker and type are the same (a state and a person of it count as one
-speaker) and their dates agree; a meeting or visit joins any earlier one of the same speaker.
-"""
+Each clause gets a speaker (a relative clause's antecedent; "according to X"; a name right before
+a verb of speech, "the White House said"; "he", "his" at its start: the last named speaker; else
+the first person it names; unnamed "officials said" are no named speaker's; a clause naming no one
+continues the one before); a type from its verbs (`kinds`); a date (its own, else an occasion named
+before with its day, "told the same press conference", else the main clause's before it in the
+sentence); quotes; and suggested claims. A clause joins the draft before it when the speaker and
+type are the same (a state and a person of it count as one speaker) and their dates agree, in the
+same paragraph or, with no date of its own, the next; a meeting or visit joins any earlier one of
+the same speaker, or the gathering it names ("who attended the summit")."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from schemas.registry import Registry
 from streams.drafting.dates import FUTURE, FoundDate, find_date
+from streams.drafting.kinds import ANONYMOUS, AT_OCCASION, OCCASION, SPEECH_AFTER, head, kind_of
 from streams.drafting.marker import DRAFT_KEY
 from streams.drafting.mentions import ActorFinder, Mention, Proposal
-from streams.drafting.stances import CONFIDENCE, holders, issue_patterns, read_clause
-from streams.drafting.text import Clause, Sentence, read_text
+from streams.drafting.stances import CONDITION_LEAD, CONFIDENCE, holders, issue_patterns, read_clause
+from streams.drafting.text import Clause, Sentence, dateline_of, read_text
 
-TYPES: list[tuple[str, re.Pattern[str]]] = [
-    ("joint_statement", re.compile(r"\b(joint statement|joint declaration|communiqu[eé]|jointly)\b", re.I)),
-    ("announcement", re.compile(r"\b(announce[sd]?|announcement|unveil(ed|s)?)\b", re.I)),
-    (
-        "call",
-        re.compile(r"\b(phone call|call with|spoke (with|to)|spoken (with|to)|phoned|telephoned)\b", re.I),
-    ),
-    ("visit", re.compile(r"\b(visit(s|ed|ing)?|trip|travel(s|led|ling)?)\b", re.I)),
-    ("meeting", re.compile(r"\b(meet(s|ing)?|met|talks with|held talks)\b", re.I)),
-]
-SPEECH = re.compile(
-    r"\b(said|says|stated|told|expressed|emphasi[sz]ed|stressed|urged|reaffirmed|indicated|noted|warned)\b"
-)
 WITH_STATUS = frozenset({"meeting", "visit", "call"})
 GATHERINGS = frozenset({"meeting", "visit"})
 NOTE = (
@@ -59,6 +50,8 @@ class Draft:
     claims: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     sentences: list[str] = field(default_factory=list)
+    last_paragraph: int = -1
+    """The paragraph of its latest clause (a quotation may run on over several)."""
 
 
 FILLERS = frozenset(
@@ -87,10 +80,15 @@ def _speaker(
             return mention
     clause_start = clause.spans[0][0]
     words = text[clause_start : clause.spans[0][1]]
+    for mention in inside:
+        if SPEECH_AFTER.match(text, mention.end):
+            return mention
     if re.match(r"^\W*(he|she|his|her)\b", words, re.I) and last is not None:
         return last
     if inside and _subject(inside[0], words, inside[0].start - clause_start):
         return inside[0]
+    if ANONYMOUS.match(words):
+        return inside[0] if inside else None
     if previous is not None and re.match(r"^\W*[a-z]", words):
         return previous
     people = [m for m in inside if m.kind == "person"]
@@ -106,64 +104,140 @@ def _joins(
         return False
     if kind in GATHERINGS and draft.type in GATHERINGS:
         return draft.speaker == speaker.actor_id
-    if kind != draft.type or paragraph != draft.paragraph:
+    if kind != draft.type:
         return False
+    if paragraph != draft.last_paragraph:
+        # the next paragraph goes on with the same speaker's words when it gives no date of its own
+        return found is None and paragraph == draft.last_paragraph + 1 and draft.speaker == speaker.actor_id
     if draft.speaker == speaker.actor_id:
         return True
     one_person = (draft.speaker_kind == "person") != (speaker.kind == "person")
     return one_person and country is not None and country == draft.country
 
 
+@dataclass
+class Article:
+    """What the reading of one text carries from sentence to sentence."""
+
+    reference: date
+    """The day "yesterday" and "on Tuesday" count from: the dateline's, else the publication day."""
+    drafts: list[Draft] = field(default_factory=list)
+    occasions: dict[str, tuple[FoundDate, Draft | None]] = field(default_factory=dict)
+    """An occasion named with a day ("a summit ... on Thursday"), and its gathering's draft."""
+
+
+def reference_day(text: str, published: date) -> date:
+    """The dateline's day ("PARIS, March 28 (AFP) -"), in the publication's year, else `published`."""
+    dateline = dateline_of(text)
+    found = find_date(dateline.day, published) if dateline and dateline.day else None
+    if found is None:
+        return published
+    if found.day > published + timedelta(days=1):  # a December dateline published in January
+        try:
+            return found.day.replace(year=found.day.year - 1)
+        except ValueError:  # 29 February
+            return found.day.replace(year=found.day.year - 1, day=28)
+    return found.day
+
+
+def _dateline_country(text: str, registry: Registry) -> str | None:
+    dateline = dateline_of(text)
+    if dateline is None:
+        return None
+    place = dateline.place.split(",")[0].strip().title()
+    for actor in registry.actors.values():
+        if place == actor.name or any(alias.name == place for alias in actor.aliases):
+            return actor.country
+    return None
+
+
 def draft_events(
     text: str, published: date, registry: Registry, source: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], list[Proposal]]:
     """The draft events of a text (each with its `draft` marker), and the unknown people it names."""
-    finder = ActorFinder(registry, published)
+    article = Article(reference_day(text, published))
+    finder = ActorFinder(registry, published, _dateline_country(text, registry))
     patterns = issue_patterns(registry.issues)
-    drafts: list[Draft] = []
     proposals: dict[str, Proposal] = {}
     last_person: Mention | None = None
     for sentence in read_text(text):
         mentions, proposed = finder.find(sentence.text)
         proposals.update((proposal.actor_id, proposal) for proposal in proposed)
         previous: Mention | None = None
-        for clause in sorted(sentence.clauses, key=lambda clause: clause.spans[0][0]):
+        sentence_date: FoundDate | None = None
+        clauses = sorted(sentence.clauses, key=lambda clause: clause.spans[0][0])
+        for index, clause in enumerate(clauses):
             speaker = _speaker(clause, mentions, sentence.text, previous, last_person)
+            words = clause.text_of(sentence.text)
+            following = clauses[index + 1].text_of(sentence.text) if index + 1 < len(clauses) else ""
+            own_date = find_date(words, article.reference)
+            found = own_date or _occasion_date(words, article) or _continued(sentence_date, clause)
+            if own_date is not None and clause.relative_to is None:
+                sentence_date = sentence_date or own_date
             if speaker is None:
                 continue
-            draft = _place(drafts, clause, sentence, speaker, mentions, registry, published)
-            _fill(draft, clause, sentence, speaker, mentions, patterns)
+            draft = _place(article, clause, sentence, speaker, mentions, registry, found)
+            speaking = registry.actors.get(speaker.actor_id)
+            own_state = (
+                finder.states.get(speaking.country or "") if speaking and speaker.kind == "person" else None
+            )
+            conditioned = CONDITION_LEAD.match(following) is not None
+            _fill(draft, clause, sentence, speaker, mentions, patterns, (own_state, conditioned))
+            if found is not None and found.precision == "day":
+                for occasion in OCCASION.finditer(words):
+                    known = article.occasions.get(head(occasion.group(1)), (None, None))[1]
+                    gathering = draft if draft.type in GATHERINGS else known
+                    article.occasions[head(occasion.group(1))] = (found, gathering)
             previous = speaker if clause.relative_to is None else previous
             if speaker.kind == "person":
                 last_person = speaker
-    return [_event(draft, published, source, proposals) for draft in drafts], list(proposals.values())
+    events = [_event(draft, published, source, proposals) for draft in article.drafts]
+    return events, list(proposals.values())
+
+
+def _continued(sentence_date: FoundDate | None, clause: Clause) -> FoundDate | None:
+    """A clause without a date of its own goes on in the day of the main clause before it."""
+    if sentence_date is None or clause.relative_to is not None:
+        return None
+    return replace(sentence_date, rule=f"{sentence_date.rule}; from the clause before it")
+
+
+def _occasion_date(words: str, article: Article) -> FoundDate | None:
+    for reference in AT_OCCASION.finditer(words):
+        if (known := article.occasions.get(head(reference.group(1)))) is not None:
+            return replace(known[0], rule=f"the occasion named before ('{reference.group()}'): its day")
+    return None
 
 
 def _place(
-    drafts: list[Draft], clause: Clause, sentence: Sentence, speaker: Mention, mentions: list[Mention],
-    registry: Registry, published: date,
+    article: Article, clause: Clause, sentence: Sentence, speaker: Mention, mentions: list[Mention],
+    registry: Registry, found: FoundDate | None,
 ) -> Draft:  # fmt: skip
+    drafts = article.drafts
     words = clause.text_of(sentence.text)
-    kind, type_words = "statement", None
-    for candidate, pattern in TYPES:
-        if candidate == "meeting" and SPEECH.search(words):
-            break  # "expressed support for talks with Russia" is said, not a meeting
-        if match := pattern.search(words):
-            kind, type_words = candidate, match.group()
-            break
-    found = find_date(words, published)
+    kind, type_words = kind_of(words)
     actor = registry.actors.get(speaker.actor_id)
     country = actor.country if actor is not None else None
-    candidates = drafts if kind in GATHERINGS else drafts[-1:]
+    if kind in GATHERINGS:
+        candidates = drafts
+    else:  # the last draft, and the same speaker's drafts just before it
+        count = 1
+        while count < len(drafts) and drafts[-count].speaker == speaker.actor_id:
+            count += 1
+        candidates = drafts[-count:]
     draft = next(
         (d for d in reversed(candidates) if _joins(d, kind, speaker, country, found, sentence.paragraph)),
         None,
     )
+    if draft is None and kind in GATHERINGS:  # "who attended the summit": the summit's draft
+        for reference in AT_OCCASION.finditer(words):
+            draft = draft or article.occasions.get(head(reference.group(1)), (None, None))[1]
     if draft is None:
         draft = Draft(
             sentence.paragraph, kind, speaker.actor_id, speaker.kind, country, type_words=type_words
         )
         drafts.append(draft)
+    draft.last_paragraph = sentence.paragraph
     if kind == "visit":
         draft.type = "visit"
     draft.planned = draft.planned or (kind in WITH_STATUS and FUTURE.search(words) is not None)
@@ -178,8 +252,11 @@ def _place(
 
 def _fill(
     draft: Draft, clause: Clause, sentence: Sentence, speaker: Mention, mentions: list[Mention],
-    patterns: dict[str, re.Pattern[str]],
+    patterns: dict[str, re.Pattern[str]], own_and_condition: tuple[str | None, bool] = (None, False),
 ) -> None:  # fmt: skip
+    """Add the clause's actors, quotes and claims; `own_and_condition`: the speaker's own state,
+    and whether the next clause sets a condition on this one."""
+    own, conditioned = own_and_condition
     if sentence.text not in draft.sentences:
         draft.sentences.append(sentence.text)
     own_role = {"call": "participant", "meeting": "guest", "visit": "guest"}.get(draft.type, "speaker")
@@ -189,9 +266,10 @@ def _fill(
         other = {"call": "participant"}.get(draft.type, "host" if draft.type in GATHERINGS else "subject")
         draft.actors.setdefault(mention.actor_id, other if mention.kind == "person" else "subject")
         if not any(item["words"] == mention.words for item in draft.evidence):
-            draft.evidence.append(
-                {"actor_id": mention.actor_id, "words": mention.words, "proposed": mention.proposed}
-            )
+            item = {"actor_id": mention.actor_id, "words": mention.words, "proposed": mention.proposed}
+            if mention.stands_for is not None:
+                item["stands_in_for"] = mention.stands_for
+            draft.evidence.append(item)
     quote = None
     for found in sentence.quotes:
         if clause.covers(found.start) and (speaker.actor_id, found.text) not in draft.quotes:
@@ -203,8 +281,12 @@ def _fill(
         for m in named
         if m.kind != "person" and m.actor_id != speaker.actor_id
     ]
-    for reading in read_clause(words, patterns):
-        for holder in [speaker.actor_id, *holders(words, states)]:
+    inner = [  # "The Kremlin said Putin had told Trump that ...": Putin's words too
+        m.actor_id for m in named if m.kind == "person" and m.actor_id != speaker.actor_id
+        and SPEECH_AFTER.match(sentence.text, m.end) and m.start > speaker.start
+    ]  # fmt: skip
+    for reading in read_clause(words, patterns, conditioned):
+        for holder in dict.fromkeys([speaker.actor_id, *inner, *holders(words, states, own)]):
             claim: dict[str, Any] = {"actor_id": holder, "issue_id": reading.issue_id}
             claim["position"] = reading.position
             claim |= {"score": reading.score, "confidence": CONFIDENCE}
@@ -233,7 +315,7 @@ def _event(
     claims = [dict(claim) for claim in draft.claims.values()]
     evidence = [{"actor_id": c["actor_id"], "issue_id": c["issue_id"], **c.pop("_evidence")} for c in claims]
     event["stances"] = claims
-    mentioned = {item["actor_id"] for item in draft.evidence}
+    mentioned = {item.get("stands_in_for") or item["actor_id"] for item in draft.evidence}
     event[DRAFT_KEY] = {
         "note": NOTE,
         "actors": draft.evidence,

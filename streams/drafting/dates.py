@@ -2,7 +2,8 @@
 
 Rules, not `dateparser`: it would bring four more dependencies, and it reads "on Monday" as the
 past one, where reporting means the coming one when the verb is in the future ("will meet Trump
-on Monday"); the few forms news prose uses fit here.
+on Monday"); the few forms news prose uses fit here. "The publication day" is the dateline's day
+when the text has one (`compose.reference_day`); its own weekday names that very day.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("last weekday", re.compile(rf"\blast ({_WEEKDAY})\b", re.I)),
     ("weekday", re.compile(rf"\b(?:on )?({_WEEKDAY})\b", re.I)),
     ("relative day", re.compile(r"\b(yesterday|today|tomorrow|tonight|this morning|last night)\b", re.I)),
+    ("days ago", re.compile(r"\b(two|three|four|five|six|\d) days ago\b", re.I)),
+    ("last month", re.compile(r"\blast month\b", re.I)),
     ("month", re.compile(rf"\b(?:in |since |by )?({_MONTH}) (\d{{4}})\b", re.I)),
     (
         "vague",
@@ -53,6 +56,9 @@ class FoundDate:
     def event_time(self) -> dict[str, str]:
         at = self.day.isoformat() if self.precision == "day" else self.day.isoformat()[:7]
         return {"at": at, "precision": self.precision}
+
+
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
 def _weekday_after(published: date, weekday: int) -> date:
@@ -105,18 +111,28 @@ def _resolve(rule: str, match: re.Match[str], clause: str, published: date) -> F
         return FoundDate(day, "day", words, "last weekday: the latest one before publication")
     if rule == "weekday":
         weekday = WEEKDAYS.index(groups[0].lower())
-        if FUTURE.search(re.sub(r"\"[^\"]*\"|“[^”]*”", "", clause)):  # the verb's tense, not a quote's
+        if weekday == published.weekday():  # wire style names the day itself by its weekday
+            return FoundDate(published, "day", words, "weekday: the day of the dateline or publication")
+        if FUTURE.search(
+            re.sub(r"\"[^\"]*\"|“[^”]*”|[\"“].*$", "", clause)
+        ):  # the verb's tense, not a quote's
             return FoundDate(
                 _weekday_after(published, weekday), "day", words, "weekday, future verb: the coming one"
             )
-        if weekday == published.weekday():
-            return FoundDate(published, "day", words, "weekday: the publication day")
         return FoundDate(
             _weekday_before(published, weekday), "day", words, "weekday, past verb: the latest one"
         )
     if rule == "relative day":
         offset = {"yesterday": -1, "tomorrow": 1, "last night": -1}.get(groups[0].lower(), 0)
-        return FoundDate(published + timedelta(days=offset), "day", words, "relative to the publication day")
+        return FoundDate(
+            published + timedelta(days=offset), "day", words, "relative to the dateline's or publication day"
+        )
+    if rule == "days ago":
+        count = _COUNTS.get(groups[0].lower()) or int(groups[0])
+        return FoundDate(published - timedelta(days=count), "day", words, "days before the publication day")
+    if rule == "last month":
+        before = published.replace(day=1) - timedelta(days=1)
+        return FoundDate(before.replace(day=1), "month", words, "the month before publication")
     if rule == "month":
         month = MONTHS.index(groups[0].lower()) + 1
         return FoundDate(date(int(groups[1]), month, 1), "month", words, "a month")

@@ -25,11 +25,18 @@ OPPOSE = (
     "oppose", "opposes", "opposed", "reject", "rejects", "rejected", "condemn", "condemns", "condemned",
     "against", "refuse", "refuses", "refused", "rule out", "ruled out", "criticise", "criticised",
     "criticize", "criticized", "warn against", "warned against", "object", "objects", "no need",
-    "not need", "unacceptable", "unwilling", "never",
+    "not need", "unacceptable", "unwilling", "never", "end", "halt", "suspend", "cut off", "stop",
 )  # fmt: skip
 CONDITION = ("if", "provided", "as long as", "on condition", "unless", "only if", "so long as", "if required")
 HEDGE = ("may", "might", "could", "possibly", "perhaps", "appeared", "suggested", "indicated", "expected to")
 NEGATION = re.compile(r"\b(not|no|never|n't)\s+(\w+\s+)?$", re.I)
+CONDITION_LEAD = re.compile(
+    r"^\W*(?:but\s+)?(only\s+(?:if|with|when|after)|provided(?:\s+that)?|as long as|so long as"
+    r"|on condition that)\b",
+    re.I,
+)
+"""A clause that sets a condition ("but only with a US backstop"): the condition is wanted, and the
+offer in the clause before it is conditional."""
 
 CONFIDENCE = 0.3
 """Every suggested claim's confidence: low, until a person has read the sentence."""
@@ -62,39 +69,62 @@ def issue_patterns(issues: dict[str, Issue]) -> dict[str, re.Pattern[str]]:
     return patterns
 
 
-def read_clause(clause: str, patterns: dict[str, re.Pattern[str]]) -> list[Reading]:
-    """A reading per issue the clause names and a cue of the lexicon marks."""
+def read_clause(
+    clause: str, patterns: dict[str, re.Pattern[str]], conditioned: bool = False
+) -> list[Reading]:
+    """A reading per issue the clause names and a cue of the lexicon marks; `conditioned`: the
+    next clause sets a condition on this one (`CONDITION_LEAD`)."""
     readings = []
     cues = [(m.start(), m.group(), 1) for m in _SUPPORT.finditer(clause)]
     cues += [(m.start(), m.group(), -1) for m in _OPPOSE.finditer(clause)]
+    if not cues and (lead := CONDITION_LEAD.match(clause)):
+        cues = [(lead.start(1), lead.group(1), 1)]
+        return [_read(clause, pattern, issue_id, cues, False, False) for issue_id, pattern in patterns.items()
+                if pattern.search(clause)]  # fmt: skip
     if not cues:
         return []
-    conditional = _CONDITION.search(clause) is not None
+    conditional = conditioned or _CONDITION.search(clause) is not None
     hedged = _HEDGE.search(clause) is not None
     for issue_id, pattern in patterns.items():
-        found = pattern.search(clause)
-        if found is None:
-            continue
-        before = [cue for cue in cues if cue[0] < found.start()]  # the governing verb usually leads
-        start, cue, sign = max(before) if before else min(cues, key=lambda cue: abs(cue[0] - found.start()))
-        weak = False
-        if NEGATION.search(clause[:start]):
-            sign, weak = -sign, True
-        if sign > 0 and conditional:
-            position, score = "conditional", 0.4
-        elif sign > 0:
-            position, score = "support", 0.4 if (hedged or weak) else 0.7
-        else:
-            position, score = "oppose", -0.4 if (hedged or weak) else -0.7
-        readings.append(Reading(issue_id, position, score, found.group(), cue))
+        if pattern.search(clause) is not None:
+            readings.append(_read(clause, pattern, issue_id, cues, conditional, hedged))
     return readings
 
 
-def holders(clause: str, states: list[tuple[int, int, str]]) -> list[str]:
-    """States that hold the clause's stance themselves: "the UK's openness", "Canada would ..."."""
+def _read(
+    clause: str, pattern: re.Pattern[str], issue_id: str, cues: list[tuple[int, str, int]],
+    conditional: bool, hedged: bool,
+) -> Reading:  # fmt: skip
+    found = pattern.search(clause)
+    assert found is not None
+    before = [cue for cue in cues if cue[0] < found.start()]  # the governing verb usually leads
+    start, cue, sign = max(before) if before else min(cues, key=lambda cue: abs(cue[0] - found.start()))
+    weak = False
+    if NEGATION.search(clause[:start]):
+        sign, weak = -sign, True
+    if sign > 0 and conditional:
+        position, score = "conditional", 0.4
+    elif sign > 0:
+        position, score = "support", 0.4 if (hedged or weak) else 0.7
+    else:
+        position, score = "oppose", -0.4 if (hedged or weak) else -0.7
+    return Reading(issue_id, position, score, found.group(), cue)
+
+
+_HOLDS = re.compile(
+    r"(['\u2019]s\b|\s+(would|will|has|backs|supports|backed|supported|pledged|agreed|insisted|vowed"
+    r"|promised|wants|rejected|opposed|refused|is|was|are|were)\b)"
+)
+_OWN_DUTY = re.compile(r"\s+(must|should|can|cannot|has to|needs to)\b")
+"""A speaker's own state under a modal ("Ukraine should decide", said by Ukraine's president)."""
+
+
+def holders(clause: str, states: list[tuple[int, int, str]], own: str | None = None) -> list[str]:
+    """States that hold the clause's stance themselves: "the UK's openness", "Canada would ...",
+    "Washington pledged"; the speaker's `own` state under a modal ("Ukraine must be at the table")."""
     found = []
     for _start, end, actor_id in states:
         after = clause[end : end + 12]
-        if re.match(r"(['\u2019]s\b|\s+(would|will|has|backs|supports)\b)", after):
+        if _HOLDS.match(after) or (actor_id == own and _OWN_DUTY.match(after)):
             found.append(actor_id)
     return found

@@ -1,4 +1,8 @@
-"""Paragraphs, sentences, clauses and quotes of a news text, by rules (offsets kept throughout)."""
+"""Paragraphs, sentences, clauses and quotes of a news text, by rules (offsets kept throughout).
+
+A wire dateline ("JEDDAH, Saudi Arabia, March 12 (Reuters) -") is taken off the first paragraph:
+its day is when the story was filed, the reference for "yesterday", not the day of an event.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,24 @@ ABBREVIATIONS = frozenset(
 
 _END = re.compile(r"[.!?][\"”\u2019]?\s+")
 _QUOTE = re.compile(r"\"([^\"\n]{1,600})\"|“([^”\n]{1,600})”")
+_OPEN_TO_END = re.compile(r"[\"“]([^\"“”\n]{1,600})$")
+"""A quotation left open at a paragraph's end: it goes on in the next paragraph (wire style)."""
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATELINE = re.compile(
+    r"^(?P<place>[A-Z][A-Z.'\u2019 -]*[A-Z.](?:,\s+[A-Z][A-Za-z.'\u2019 -]*?)?)"
+    rf"(?:,\s+(?P<day>(?:{_MONTHS})\.?\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTHS}))(?:,?\s+\d{{4}})?)?"
+    r"\s*(?:\((?P<agency>[^()]{1,40})\))?\s*[-\u2013\u2014]+\s*"
+)
 _SEPARATORS = re.compile(
     r",?\s+but\s+|,?\s+while\s+|;\s+|,\s+(?:particularly\s+|especially\s+|shortly\s+|soon\s+)?after\s+"
-    r"|,\s+(?:stressing|adding|insisting|warning|saying|noting)\s+"
+    r"|,\s+(?:stressing|adding|insisting|warning|saying|noting)\s+|,?\s+and\s+that\s+"
+    # ", and the two delegations issued ...": a second subject with its own verb
+    r"|,\s+and\s+(?=(?:the|both|they|he|she|it)\b(?:\s+[\w'-]+){0,3}?\s+(?:\w+ed|said|says|will|would|has|have)\b)"
 )
+_SPEAKING = re.compile(r",\s+speaking\s+(?=at|to|during|after|on|in|before)\b")
+"""", speaking at a press conference": split off only after the clause's own verb of speech."""
+_SPEECH_BEFORE = re.compile(r"\b(said|says|told|stated|added)\b")
+_NAMES_ONLY = re.compile(r"[\s,]*(?:(?:and\s+)?(?:the\s+)?[A-Z][\w.'\u2019-]*[\s,]*)+")
 _RELATIVE = re.compile(r",\s+who\s+[^,]+(?:,|$)")
 
 
@@ -52,13 +70,20 @@ class Sentence:
 
 
 def quotes_in(text: str) -> list[Quote]:
-    """Words in straight or curly double quotation marks."""
+    """Words in straight or curly double quotation marks; a mark opened and not closed before the
+    text's end quotes to the end (a quotation going on in the next paragraph)."""
     found = []
     for match in _QUOTE.finditer(text):
         words = (match.group(1) or match.group(2) or "").strip()
         words = words.rstrip(".,;:").strip()
         if words:
             found.append(Quote(match.start(), match.end(), words))
+    last = found[-1].end if found else 0
+    if text.count('"', last) % 2 == 1 or "“" in text[last:]:
+        opened = _OPEN_TO_END.search(text, last)
+        words = opened.group(1).strip().rstrip(".,;:").strip() if opened else ""
+        if opened and words:
+            found.append(Quote(opened.start(), opened.end(), words))
     return found
 
 
@@ -94,8 +119,16 @@ def clauses_of(sentence: str, quotes: list[Quote]) -> list[Clause]:
     """The clauses: split at "but", "while", ";", ", after", ", stressing", ...; a relative clause
     (", who ...,") stands alone. Nothing is split inside a quotation."""
     relatives = [m for m in _RELATIVE.finditer(sentence) if not _inside(m.start(), quotes)]
+    separators = list(_SEPARATORS.finditer(sentence))
+    separators += [m for m in _SPEAKING.finditer(sentence) if _SPEECH_BEFORE.search(sentence, 0, m.start())]
     cuts = [0]
-    for match in _SEPARATORS.finditer(sentence):
+    for match in sorted(separators, key=lambda match: match.start()):
+        if match.start() < cuts[-1]:
+            continue
+        if match.group().lstrip(",").lstrip().startswith("and") and _NAMES_ONLY.fullmatch(
+            sentence, cuts[-1], match.start()
+        ):
+            continue  # "France, Germany, and the UK backed ...": a list of names, one subject
         if not _inside(match.start(), quotes) and not any(
             r.start() <= match.start() < r.end() for r in relatives
         ):
@@ -123,8 +156,31 @@ def _without(spans: list[tuple[int, int]], cut_start: int, cut_end: int) -> list
     return result
 
 
+@dataclass(frozen=True)
+class Dateline:
+    place: str
+    day: str | None
+    """The day's words ("March 12"), when the dateline gives one."""
+    agency: str | None
+    words: str
+
+
+def dateline_of(text: str) -> Dateline | None:
+    """The wire dateline opening the text ("PARIS, March 28 (AFP) -"), if there is one."""
+    found = _DATELINE.match(text.lstrip())
+    if found is None or not (found.group("day") or found.group("agency")):
+        return None  # a place in capitals alone, with a dash, is too weak a sign
+    words = found.group().strip()
+    return Dateline(found.group("place"), found.group("day"), found.group("agency"), words)
+
+
 def read_text(text: str) -> list[Sentence]:
-    """Every sentence of the text, with its paragraph number (a paragraph is a run of lines)."""
+    """Every sentence of the text, with its paragraph number (a paragraph is a run of lines);
+    the dateline, if any, is left out."""
+    text = text.lstrip()
+    dateline = dateline_of(text)
+    if dateline is not None:
+        text = text[_DATELINE.match(text).end() :]  # type: ignore[union-attr]
     paragraphs = [" ".join(block.split()) for block in re.split(r"\n\s*\n|\n", text) if block.strip()]
     sentences = []
     for number, paragraph in enumerate(paragraphs):

@@ -26,9 +26,8 @@ NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
 def drafted_lines(tmp_path: Path) -> list[bytes]:
     out = tmp_path / "draft.jsonl"
-    result = CliRunner().invoke(
-        main, ["draft", str(ARTICLE), "--published", "2025-02-21", "--outlet", "BBC News", "-o", str(out)]
-    )
+    arguments = ["draft", str(ARTICLE), "--published", "2025-02-21", "--outlet", "BBC News", "--offline"]
+    result = CliRunner().invoke(main, [*arguments, "-o", str(out)])
     assert result.exit_code == 0, result.output
     return [line for line in out.read_bytes().splitlines() if line.strip()]
 
@@ -50,7 +49,7 @@ def test_the_seed_article_drafts_events_with_their_evidence(tmp_path: Path) -> N
 
 def test_the_cli_reads_standard_input() -> None:
     text = "Prime Minister Sir Keir Starmer said yesterday that he backs a US backstop."
-    result = CliRunner().invoke(main, ["draft", "-", "--published", "2025-02-21"], input=text)
+    result = CliRunner().invoke(main, ["draft", "-", "--published", "2025-02-21", "--offline"], input=text)
     assert result.exit_code == 0, result.output
     event = orjson.loads(result.stdout.splitlines()[0])
     assert event["occurred_at"] == {"at": "2025-02-20", "precision": "day"}
