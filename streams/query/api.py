@@ -8,7 +8,7 @@ Retry-After, never a stale or partial answer.
 
 Handlers are `async def`: they read the stores on the loop the agents write
 them from, so no query sees a half-applied event, and no request hops to a
-thread pool.
+thread pool. The one exception, `POST /draft`, reads no store: it drafts on a thread of its own.
 
 This module only assembles the app; the routes live in `streams.query.routes`,
 one router per resource, and read the `QueryContext` stored on `app.state`.
@@ -25,6 +25,7 @@ from streams.query.routes import (
     actors,
     changes,
     digests,
+    draft,
     events,
     internal,
     issues,
@@ -34,7 +35,7 @@ from streams.query.routes import (
     state,
 )
 
-ROUTERS = (page, state, session, actors, stances, digests, issues, changes, events, internal)
+ROUTERS = (page, state, session, actors, stances, digests, issues, changes, events, draft, internal)
 
 
 def create_api(

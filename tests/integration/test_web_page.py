@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
@@ -15,6 +16,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from streams.drafting.marker import DRAFT_KEY, is_draft
 from streams.kafka.local_broker import LocalBroker
 from streams.settings import Settings
 from tests.integration.conftest import REPO
@@ -256,3 +258,63 @@ def test_digest_preview_is_sandboxed(
         browser.switch_to.default_content()
     assert browser.execute_script("return window.__pwned === undefined")
     browser.save_screenshot(str(ARTIFACTS / "digest.png"))
+
+
+def test_draft_view_highlights_the_evidence_and_downloads_the_edited_draft(
+    browser: webdriver.Chrome, worker: WorkerProcess, repo: Path, tmp_path: Path
+) -> None:
+    """The seed article pasted, drafted against the worker's live registry, one event dropped: the
+    download holds the others, each still carrying its draft marker (so publish refuses it)."""
+    article = (repo / "tests" / "data" / "seed-article.txt").read_text("utf-8")
+    browser.get(worker.settings.api + "/#draft")
+    wait(browser, lambda: browser.find_element(By.ID, "draft-view").is_displayed())
+    assert "timeline draft accept" in browser.find_element(By.ID, "draft-view").text
+    browser.execute_script(
+        "document.getElementById('draft-text').value = arguments[0];"
+        "document.getElementById('draft-published').value = '2025-02-21';",
+        article,
+    )
+    browser.find_element(By.ID, "draft-outlet").send_keys("BBC News")
+    browser.find_element(By.ID, "draft-button").click()
+    status = browser.find_element(By.ID, "draft-status")
+    wait(browser, lambda: "draft event(s)" in status.text or "error" in status.text, timeout=60)
+    assert "draft event(s)" in status.text, status.text
+
+    def marked(kind: str) -> list[str]:
+        """The texts of runs of adjacent marks of `kind` (overlapping spans split a mark in parts)."""
+        return list(
+            browser.execute_script(
+                "const runs = []; let run = null;"
+                "for (const node of document.getElementById('draft-highlighted').childNodes) {"
+                "  if (node.nodeType === 1 && node.classList.contains('hl-' + arguments[0])) {"
+                "    run = (run || '') + node.textContent;"
+                "  } else if (run !== null) { runs.push(run); run = null; }"
+                "}"
+                "if (run !== null) runs.push(run);"
+                "return runs;",
+                kind,
+            )
+        )
+
+    assert "Sir Keir Starmer" in marked("actor")
+    assert "the only way to effectively deter Russia" in marked("quote")
+    items = browser.find_elements(By.CSS_SELECTOR, "#draft-events li.draft-event")
+    assert len(items) >= 5
+    dropped_summary = browser.execute_script(
+        "return document.querySelector('#draft-events li.draft-event .summary').textContent"
+    )
+    items[0].find_element(By.CSS_SELECTOR, "button.drop-event").click()
+    browser.save_screenshot(str(ARTIFACTS / "draft.png"))
+    browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.find_element(By.ID, "draft-download").click()
+    file = tmp_path / "draft-2025-02-21.jsonl"
+    wait(browser, file.exists)
+    downloaded = file.read_text("utf-8")
+    shown = browser.execute_script("return document.getElementById('draft-jsonl').textContent")
+    assert downloaded == shown
+    events = [orjson.loads(line) for line in downloaded.splitlines()]
+    assert len(events) == len(items) - 1
+    assert dropped_summary not in [event["summary"] for event in events]
+    assert all(DRAFT_KEY in event and event["source"]["outlet"] == "BBC News" for event in events)
+    assert all(is_draft(line) for line in downloaded.splitlines())
+    assert browser.execute_script("return window.__pwned === undefined")

@@ -1,4 +1,5 @@
-// diplomatic-timeline web page: the stance matrix, actor timelines, live changes, digest preview.
+// diplomatic-timeline web page: the stance matrix, actor timelines, live changes, digest preview
+// (the Draft view is in draft.js).
 // Every text that comes from events is set with textContent (never innerHTML), so a quote
 // containing <script> is shown as text and never runs.
 "use strict";
@@ -286,8 +287,8 @@ function startFeed() {
 
 async function route() {
   const hash = location.hash.slice(1);
-  const views = { matrix: "matrix-view", actor: "actor-view", digest: "digest-view" };
-  const name = hash.startsWith("actor/") ? "actor" : hash === "digest" ? "digest" : "matrix";
+  const views = { matrix: "matrix-view", actor: "actor-view", digest: "digest-view", draft: "draft-view" };
+  const name = hash.startsWith("actor/") ? "actor" : ["digest", "draft"].includes(hash) ? hash : "matrix";
   for (const [view, id] of Object.entries(views)) document.getElementById(id).hidden = view !== name;
   if (name === "actor") await showActor(decodeURIComponent(hash.slice(6)));
   if (name === "digest") await showDigest();
