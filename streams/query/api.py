@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from streams.query.access import AccessControl
 from streams.query.dependencies import QueryContext
+from streams.query.hot_path import HotStances
 from streams.query.routes import (
     actors,
     changes,
@@ -60,5 +61,6 @@ def create_api(
     api.mount("/static", StaticFiles(directory=str(page.WEB)), name="static")
     for module in ROUTERS:
         api.include_router(module.router)
+    api.add_middleware(HotStances)  # inside AccessControl: added first, it runs after it
     api.add_middleware(AccessControl, token=token, bind_host=bind_host, allowed_hosts=set(allowed_hosts))
     return api

@@ -73,15 +73,22 @@ class Peers:
 
     async def forward(self, request: Request, url: str) -> Response:
         """The owner's answer to this very request, passed on as it came (status, body, type)."""
-        target = url + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = request.url.query
+        status, body, headers, content_type = await self.relay(
+            url, request.url.path + (f"?{query}" if query else "")
+        )
+        return Response(body, status, headers, media_type=content_type)
+
+    async def relay(self, url: str, path: str) -> tuple[int, bytes, dict[str, str], str]:
+        """GET `path` (with its query) from the worker at `url`: status, body, headers to pass on, type."""
         try:
             session = await self.session()
-            async with session.get(target, headers={FORWARDED: "1"}, allow_redirects=False) as answer:
+            async with session.get(url + path, headers={FORWARDED: "1"}, allow_redirects=False) as answer:
                 body = await answer.read()
                 headers = {"X-Timeline-Served-By": url}
                 if "Retry-After" in answer.headers:
                     headers["Retry-After"] = answer.headers["Retry-After"]
-                return Response(body, answer.status, headers, media_type=answer.content_type)
+                return answer.status, body, headers, answer.content_type
         except (TimeoutError, aiohttp.ClientError) as error:
             raise recovering(f"the worker at {url} holding this key did not answer ({error})") from error
 

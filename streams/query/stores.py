@@ -99,15 +99,23 @@ class TableStores:
         self.partitions = partitions
         self.changelogs = [tables[name].changelog_topic.get_topic_name() for name in STORE_NAMES]
         """Named once: `held` runs on every request."""
+        self._assignment: object = None
+        self._served: frozenset[int] = frozenset()
+        """The partitions of the assignment last seen, worked out once per assignment."""
 
     def held(self) -> frozenset[int] | None:
         tables: Any = self.app.tables  # faust's TableManager (its interface lacks `recovery`)
         if self.app.rebalancing or not tables.recovery.completed.is_set():
             return None
-        actives = self.app.assignor.assigned_actives()
-        by_topic = {topic: {tp.partition for tp in actives if tp.topic == topic} for topic in self.changelogs}
-        served = set.intersection(*by_topic.values())
-        return frozenset(served)
+        assignment = self.app.assignor._assignment  # type: ignore[attr-defined]  # replaced on each assignment
+        if assignment is not self._assignment:
+            actives = self.app.assignor.assigned_actives()
+            by_topic = {
+                topic: {tp.partition for tp in actives if tp.topic == topic} for topic in self.changelogs
+            }
+            self._served = frozenset(set.intersection(*by_topic.values()))
+            self._assignment = assignment
+        return self._served
 
     def get(self, store: str, key: bytes) -> bytes | None:
         data = self.tables[store].data

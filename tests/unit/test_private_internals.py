@@ -73,6 +73,15 @@ def test_faust_internals_the_query_side_reads(tmp_path: Path) -> None:
     assignor.changelog_distribution = {"http://127.0.0.1:1": {"t-changelog": [0, 2]}}
     assert assignor.changelog_distribution == {"http://127.0.0.1:1": {"t-changelog": [0, 2]}}
     assert assignor._metadata.url == "http://127.0.0.1:1"
+    # TableStores.held works the partitions out again only when `_assignment` is a new object:
+    # faust replaces it on each assignment, and assigned_actives() reads it.
+    from faust.assignor.client_assignment import ClientAssignment
+    from faust.types import TP
+
+    assert isinstance(assignor._assignment, ClientAssignment)
+    assert "self._assignment = metadata.assignment" in inspect.getsource(PartitionAssignor.on_assignment)
+    assignor._assignment = ClientAssignment(actives={"t": [1]}, standbys={})
+    assert assignor.assigned_actives() == {TP("t", 1)}
     recovery = app.tables.recovery  # type: ignore[attr-defined]
     assert isinstance(recovery, Recovery) and recovery.completed.is_set() is False
     assert app.rebalancing is False

@@ -260,3 +260,16 @@ def test_the_current_documents_are_the_json_the_stance_model_writes(replay: Repl
             for stance in local.actor_stances(stores, actor_id)
         ]  # type: ignore[attr-defined]
         assert fast == slow
+
+
+def test_the_hot_page_is_the_json_of_the_documents(replay: Replay) -> None:
+    """The hot path cuts the stored bytes: parsed, they must equal the documents (and the models)."""
+    stores = MemoryStores(replay.stores(), PARTITIONS)
+    actors = sorted({key.split(b"|", 1)[0].decode() for key in replay.current})
+    for actor_id in actors:
+        documents = local.actor_current_documents(stores, actor_id)
+        body = local.actor_current_page(stores, actor_id, limit=len(documents))
+        assert body is not None
+        assert orjson.loads(body) == {"items": documents, "next": None}
+        if documents:
+            assert local.actor_current_page(stores, actor_id, limit=len(documents) - 1) is None

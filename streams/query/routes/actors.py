@@ -7,6 +7,7 @@ by actor): the worker holding it answers, any other forwards the request there.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from schemas.actors import Actor, Role
@@ -72,7 +73,10 @@ async def actor_stances(
     moment = end_of(as_of) if as_of else None
     if (forwarded := await forward_unless_held(request, context, CURRENT, actor.id)) is not None:
         return forwarded
-    if moment is None:  # the hot path: the stored JSON as it is, not validated twice
+    if moment is None and cursor is None:  # the hot path: the stored JSON cut, not parsed
+        if (body := local.actor_current_page(context.stores, actor.id, limit)) is not None:
+            return Response(body, media_type="application/json")
+    if moment is None:
         documents = local.actor_current_documents(context.stores, actor.id)
         page = page_of(documents, lambda document: [document["issue_id"]], cursor, limit)
         return json_response({"items": page.items, "next": page.next})
