@@ -1,13 +1,13 @@
 """Draft events from a news text: one per speaker and happening, each line with its evidence.
 
-Each clause gets a speaker (a relative clause's antecedent; "according to X"; a name right before
-a verb of speech, "the White House said"; "he", "his" at its start: the last named speaker; else
-the first person it names; unnamed "officials said" are no named speaker's; a clause naming no one
-continues the one before); a type from its verbs (`kinds`); a date (its own, else an occasion named
-before with its day, "told the same press conference", else the main clause's before it in the
-sentence); quotes; and suggested claims. A clause joins the draft before it when the speaker and
-type are the same (a state and a person of it count as one speaker) and their dates agree, in the
-same paragraph or, with no date of its own, the next; a meeting or visit joins any earlier one of
+Each clause gets a speaker (`speakers`; a person not registered, with no state to stand in, speaks
+in no draft: the proposal names them); a type from its verbs (`kinds`); a date (its own, counted
+from the narrative's last day when relative, "two days later"; else an occasion named before with
+its day, "told the same press conference"; else the main clause's before it in the sentence, or
+the paragraph's first); quotes; and suggested claims (registered actors only). A clause joins the
+draft before it when the speaker and type are the same (a state and a person of it count as one
+speaker) and their dates agree, in the same paragraph or, with no date of its own, the next; an
+organisation's "it said" joins its joint statement; a meeting or visit joins any earlier one of
 the same speaker, or the gathering it names ("who attended the summit")."""
 
 from __future__ import annotations
@@ -19,19 +19,21 @@ from typing import Any
 
 from schemas.registry import Registry
 from streams.drafting.dates import FUTURE, FoundDate, find_date
-from streams.drafting.kinds import ANONYMOUS, AT_OCCASION, OCCASION, SPEECH_AFTER, head, kind_of
+from streams.drafting.kinds import AT_OCCASION, OCCASION, SPEECH_AFTER, head, kind_of
 from streams.drafting.marker import DRAFT_KEY
 from streams.drafting.mentions import ActorFinder, Mention, Proposal
+from streams.drafting.speakers import Speakers, speaker_of
 from streams.drafting.stances import CONDITION_LEAD, CONFIDENCE, holders, issue_patterns, read_clause
 from streams.drafting.text import Clause, Sentence, dateline_of, read_text
 
 WITH_STATUS = frozenset({"meeting", "visit", "call"})
+_WOULD = re.compile(r"\bwould\b", re.I)
+""""He would speak with X": a call planned in reported speech (not a date's tense: `FUTURE`)."""
 GATHERINGS = frozenset({"meeting", "visit"})
 NOTE = (
     "suggested by rules from the text, not facts: check every actor, date, quote and claim against"
     " the article, then 'timeline draft accept' removes this marker"
 )
-_PRONOUN_START = re.compile(r"^\W*(?:\w+\s+){0,3}?(he|she|his|her)\b", re.I)
 
 
 @dataclass
@@ -52,49 +54,8 @@ class Draft:
     sentences: list[str] = field(default_factory=list)
     last_paragraph: int = -1
     """The paragraph of its latest clause (a quotation may run on over several)."""
-
-
-FILLERS = frozenset(
-    {"the", "meanwhile", "similarly", "also", "and", "but", "however", "former", "then", "now"}
-)
-
-
-def _subject(mention: Mention, clause_text: str, start: int) -> bool:
-    """Whether only capitalised words and fillers come before the mention in its clause."""
-    before = re.findall(r"[\w'\u2019-]+", clause_text[:start])
-    return all(word[0].isupper() or word.casefold() in FILLERS for word in before)
-
-
-def _speaker(
-    clause: Clause, mentions: list[Mention], text: str, previous: Mention | None, last: Mention | None
-) -> Mention | None:
-    """Who the clause is about (module docstring), or None when it names and continues no one."""
-    inside = [m for m in mentions if clause.covers(m.start) and not m.location]
-    if clause.relative_to is not None:
-        before = [m for m in mentions if m.end <= clause.relative_to and not m.location]
-        people = [m for m in before if m.kind == "person"]
-        chosen = people or before
-        return chosen[-1] if chosen else None
-    for mention in inside:
-        if re.search(r"according to\s+(\S+\s+){0,6}$", text[max(0, mention.start - 60) : mention.start]):
-            return mention
-    clause_start = clause.spans[0][0]
-    words = text[clause_start : clause.spans[0][1]]
-    for mention in inside:
-        if SPEECH_AFTER.match(text, mention.end):
-            return mention
-    if re.match(r"^\W*(he|she|his|her)\b", words, re.I) and last is not None:
-        return last
-    if inside and _subject(inside[0], words, inside[0].start - clause_start):
-        return inside[0]
-    if ANONYMOUS.match(words):
-        return inside[0] if inside else None
-    if previous is not None and re.match(r"^\W*[a-z]", words):
-        return previous
-    people = [m for m in inside if m.kind == "person"]
-    if people:
-        return people[0]
-    return previous or last or (inside[0] if inside else None)
+    place: str | None = None
+    """The registered state where it happens: a visit's host when no person hosts it."""
 
 
 def _joins(
@@ -102,8 +63,13 @@ def _joins(
 ) -> bool:
     if found is not None and draft.found_date is not None and found.day != draft.found_date.day:
         return False
-    if kind in GATHERINGS and draft.type in GATHERINGS:
-        return draft.speaker == speaker.actor_id
+    one_person = (draft.speaker_kind == "person") != (speaker.kind == "person")
+    same_side = one_person and country is not None and country == draft.country
+    if kind in GATHERINGS and draft.type in GATHERINGS:  # "US officials met ...; Rubio spent hours with"
+        return draft.speaker == speaker.actor_id or (same_side and paragraph - draft.last_paragraph in (0, 1))
+    text_words = draft.speaker_kind != "person" and draft.speaker == speaker.actor_id
+    if kind == "statement" and draft.type == "joint_statement" and text_words:
+        return paragraph - draft.last_paragraph in (0, 1)  # "It said ...": the text's words
     if kind != draft.type:
         return False
     if paragraph != draft.last_paragraph:
@@ -111,8 +77,7 @@ def _joins(
         return found is None and paragraph == draft.last_paragraph + 1 and draft.speaker == speaker.actor_id
     if draft.speaker == speaker.actor_id:
         return True
-    one_person = (draft.speaker_kind == "person") != (speaker.kind == "person")
-    return one_person and country is not None and country == draft.country
+    return same_side
 
 
 @dataclass
@@ -124,6 +89,10 @@ class Article:
     drafts: list[Draft] = field(default_factory=list)
     occasions: dict[str, tuple[FoundDate, Draft | None]] = field(default_factory=dict)
     """An occasion named with a day ("a summit ... on Thursday"), and its gathering's draft."""
+    last_day: date | None = None
+    """The last day the text gave, which "two days later" and "that evening" count from."""
+    paragraph_day: dict[int, FoundDate] = field(default_factory=dict)
+    """Each paragraph's first day, for its sentences that give none."""
 
 
 def reference_day(text: str, published: date) -> date:
@@ -159,22 +128,30 @@ def draft_events(
     finder = ActorFinder(registry, published, _dateline_country(text, registry))
     patterns = issue_patterns(registry.issues)
     proposals: dict[str, Proposal] = {}
-    last_person: Mention | None = None
+    said = Speakers()
     for sentence in read_text(text):
         mentions, proposed = finder.find(sentence.text)
         proposals.update((proposal.actor_id, proposal) for proposal in proposed)
-        previous: Mention | None = None
+        said.previous = None
         sentence_date: FoundDate | None = None
         clauses = sorted(sentence.clauses, key=lambda clause: clause.spans[0][0])
         for index, clause in enumerate(clauses):
-            speaker = _speaker(clause, mentions, sentence.text, previous, last_person)
+            speaker = speaker_of(clause, mentions, sentence.text, said)
             words = clause.text_of(sentence.text)
             following = clauses[index + 1].text_of(sentence.text) if index + 1 < len(clauses) else ""
-            own_date = find_date(words, article.reference)
+            own_date = find_date(words, article.reference, article.last_day)
             found = own_date or _occasion_date(words, article) or _continued(sentence_date, clause)
+            found = found or _continued(article.paragraph_day.get(sentence.paragraph), clause, "sentence")
             if own_date is not None and clause.relative_to is None:
                 sentence_date = sentence_date or own_date
+                article.paragraph_day.setdefault(sentence.paragraph, own_date)
+            if own_date is not None and own_date.precision == "day":
+                article.last_day = own_date.day
             if speaker is None:
+                continue
+            if speaker.actor_id not in registry.actors:  # an unknown person: their clauses wait
+                said.previous = speaker if clause.relative_to is None else said.previous
+                said.person = speaker
                 continue
             draft = _place(article, clause, sentence, speaker, mentions, registry, found)
             speaking = registry.actors.get(speaker.actor_id)
@@ -183,23 +160,69 @@ def draft_events(
             )
             conditioned = CONDITION_LEAD.match(following) is not None
             _fill(draft, clause, sentence, speaker, mentions, patterns, (own_state, conditioned))
+            if _PARTIES.search(words):  # "both leaders agreed": the parties of the last call or meeting
+                _add_parties(draft, article.drafts, registry)
             if found is not None and found.precision == "day":
                 for occasion in OCCASION.finditer(words):
                     known = article.occasions.get(head(occasion.group(1)), (None, None))[1]
                     gathering = draft if draft.type in GATHERINGS else known
                     article.occasions[head(occasion.group(1))] = (found, gathering)
-            previous = speaker if clause.relative_to is None else previous
+            said.previous = speaker if clause.relative_to is None else said.previous
             if speaker.kind == "person":
-                last_person = speaker
+                said.person = speaker
+            elif clause.relative_to is None:
+                said.body = speaker
+    for index, draft in enumerate(article.drafts):
+        if draft.type == "joint_statement":
+            before = article.drafts[index - 1] if index else None
+            for signer in _signatories(draft, before, registry, finder.states):
+                draft.actors[signer] = "signatory"
     events = [_event(draft, published, source, proposals) for draft in article.drafts]
     return events, list(proposals.values())
 
 
-def _continued(sentence_date: FoundDate | None, clause: Clause) -> FoundDate | None:
-    """A clause without a date of its own goes on in the day of the main clause before it."""
-    if sentence_date is None or clause.relative_to is not None:
+_PARTIES = re.compile(
+    r"\b(?:the two|both)\s+(?:delegations|sides|governments|countries|leaders|presidents|ministers|men)\b",
+    re.I,
+)
+
+
+def _add_parties(draft: Draft, drafts: list[Draft], registry: Registry) -> None:
+    """The people of the last call or meeting held before this draft ("the two presidents discussed");
+    a planned one only when none was held."""
+    gatherings = [d for d in reversed(drafts) if d is not draft and d.type in WITH_STATUS]
+    gathering = next((d for d in gatherings if not d.planned), gatherings[0] if gatherings else None)
+    if gathering is None:
+        return
+    for actor_id in gathering.actors:
+        actor = registry.actors.get(actor_id)
+        if actor is not None and actor.kind.value == "person":
+            draft.actors.setdefault(actor_id, "subject")
+
+
+def _signatories(draft: Draft, before: Draft | None, registry: Registry, states: dict[str, str]) -> list[str]:
+    """Who signs a joint statement (the check requires one): the speaker, a person for their state;
+    "the two delegations" are the parties of the gathering just before it (its people's states)."""
+    people = [draft.speaker]
+    signers = []
+    if before is not None and before.type in GATHERINGS and any(_PARTIES.search(s) for s in draft.sentences):
+        people += list(before.actors)
+        signers += [item["actor_id"] for item in before.evidence if item.get("stands_in_for")]
+    for actor_id in people:
+        actor = registry.actors.get(actor_id)
+        if actor is not None and actor.kind.value == "person":
+            signers.append(states.get(actor.country or "", ""))
+        elif actor is not None and actor_id == draft.speaker:
+            signers.append(actor_id)
+    return [signer for signer in dict.fromkeys(signers) if signer in registry.actors]
+
+
+def _continued(earlier: FoundDate | None, clause: Clause, unit: str = "clause") -> FoundDate | None:
+    """A clause without a date of its own goes on in the day of the main clause before it, or of
+    the paragraph's first dated sentence (a paragraph tells one day)."""
+    if earlier is None or clause.relative_to is not None:
         return None
-    return replace(sentence_date, rule=f"{sentence_date.rule}; from the clause before it")
+    return replace(earlier, rule=f"{earlier.rule}; from the {unit} before it")
 
 
 def _occasion_date(words: str, article: Article) -> FoundDate | None:
@@ -240,13 +263,16 @@ def _place(
     draft.last_paragraph = sentence.paragraph
     if kind == "visit":
         draft.type = "visit"
-    draft.planned = draft.planned or (kind in WITH_STATUS and FUTURE.search(words) is not None)
+    draft.planned = draft.planned or (
+        kind in WITH_STATUS and (FUTURE.search(words) or _WOULD.search(words)) is not None
+    )
     if found is not None and draft.found_date is None:
         draft.found_date = found
     for mention in mentions:
         if clause.covers(mention.start) and mention.location and draft.location is None:
             located = registry.actors.get(mention.actor_id)
             draft.location = {"name": mention.words, "country": located.country if located else None}
+            draft.place = mention.actor_id
     return draft
 
 
@@ -262,9 +288,11 @@ def _fill(
     own_role = {"call": "participant", "meeting": "guest", "visit": "guest"}.get(draft.type, "speaker")
     draft.actors.setdefault(speaker.actor_id, own_role)
     named = [m for m in mentions if clause.covers(m.start) and not m.location]
+    registered = {m.actor_id for m in named if not m.proposed or m.stands_for is not None}
     for mention in named:
         other = {"call": "participant"}.get(draft.type, "host" if draft.type in GATHERINGS else "subject")
-        draft.actors.setdefault(mention.actor_id, other if mention.kind == "person" else "subject")
+        if mention.actor_id in registered:
+            draft.actors.setdefault(mention.actor_id, other if mention.kind == "person" else "subject")
         if not any(item["words"] == mention.words for item in draft.evidence):
             item = {"actor_id": mention.actor_id, "words": mention.words, "proposed": mention.proposed}
             if mention.stands_for is not None:
@@ -283,7 +311,7 @@ def _fill(
     ]
     inner = [  # "The Kremlin said Putin had told Trump that ...": Putin's words too
         m.actor_id for m in named if m.kind == "person" and m.actor_id != speaker.actor_id
-        and SPEECH_AFTER.match(sentence.text, m.end) and m.start > speaker.start
+        and SPEECH_AFTER.match(sentence.text, m.end) and m.start > speaker.start and m.actor_id in registered
     ]  # fmt: skip
     for reading in read_clause(words, patterns, conditioned):
         for holder in dict.fromkeys([speaker.actor_id, *inner, *holders(words, states, own)]):
@@ -305,6 +333,8 @@ def _event(
     event: dict[str, Any] = {"type": draft.type, "occurred_at": when}
     if draft.type in WITH_STATUS:
         event["status"] = "planned" if draft.planned else "held"
+    if draft.type == "visit" and draft.place is not None and "host" not in draft.actors.values():
+        draft.actors.setdefault(draft.place, "host")
     event["actors"] = [{"actor_id": actor_id, "role": role} for actor_id, role in draft.actors.items()]
     if draft.location is not None:
         event["location"] = draft.location

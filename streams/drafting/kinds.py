@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 
 TYPES: list[tuple[str, re.Pattern[str]]] = [
-    ("joint_statement", re.compile(r"\b(joint statement|joint declaration|communiqu[eé]|jointly)\b", re.I)),
+    (
+        "joint_statement",
+        re.compile(
+            r"\b(joint statement|joint declaration|communiqu[eé]|jointly"
+            r"|signed (?:a|an|the) (?:[\w-]+ ){0,2}?(?:text|declaration|statement|communiqu[eé]))\b",
+            re.I,
+        ),
+    ),
     ("announcement", re.compile(r"\b(announce[sd]?|announcement|unveil(ed|s)?)\b", re.I)),
     (
         "call",
@@ -21,8 +28,22 @@ TYPES: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("visit", re.compile(r"\b(visit(s|ed|ing)?|trip|travel(s|led|ling)?)\b", re.I)),
-    ("meeting", re.compile(r"\b(meet(s|ing)?|met|talks with|held talks|summit|host(s|ed|ing)?)\b", re.I)),
+    (
+        "visit",
+        re.compile(
+            r"\b(visit(s|ed|ing)?|trip|travel(s|led|ling)?|(?:is|are|was|were) due in(?= (?-i:[A-Z]))"
+            r"|arriv(?:e|es|ed|ing) in(?= (?-i:[A-Z])))\b",
+            re.I,
+        ),
+    ),
+    (
+        "meeting",
+        re.compile(
+            r"\b(meet(s|ing)?|met|talks with|held talks|summit|host(s|ed|ing)?|convene[sd]?|convening"
+            r"|gathered|spent (?:[\w-]+ ){0,5}?hours? with)\b",
+            re.I,
+        ),
+    ),
 ]
 SPEECH = re.compile(
     r"\b(said|says|stated|told|expressed|emphasi[sz]ed|stressed|urged|reaffirmed|indicated|noted|warned)\b"

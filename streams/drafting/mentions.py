@@ -45,7 +45,7 @@ DEMONYMS = {
 HOLDING_NOUNS = (
     "war", "conflict", "peace", "troops", "forces", "soldiers", "deployment", "ceasefire", "fighting",
     "situation", "crisis", "presence", "aid", "settlement", "invasion", "elections", "operations",
-    "interests", "people",
+    "interests", "people", "deployed", "stationed", "based",
 )  # fmt: skip
 """Nouns whose "in X" names what they are about, not where the event is ("the war in Ukraine")."""
 _HELD_IN = re.compile(rf"\b({'|'.join(HOLDING_NOUNS)})\s+in\s+(the\s+)?$", re.I)
@@ -57,11 +57,14 @@ _AT_GATHERING_IN = re.compile(
 _PLACE_BEFORE = re.compile(r"\b(in|to|from)\s+(the\s+)?$", re.I)
 _PAIR_NOUNS = r"talks|negotiations|relations|summit|meeting|deal|agreement|ties|dialogue|round|call|accord"
 
-_NAME = r"[A-Z][a-zà-ÿ'\u2019-]+(?:\s+[A-Z][a-zà-ÿ'\u2019-]+){1,2}"
+_NAME = (
+    r"[A-Z][a-zà-ÿ'\u2019-]+(?:\s+(?:(?:bin|bint|ibn|al|el|de|van|von|der)\s+)?[A-Z][a-zà-ÿ'\u2019-]+){1,2}"
+)
+"""A name: two or three capitalised words, a particle before one ("Faisal bin Farhan")."""
 _PERSON = re.compile(
     rf"(?:\b({'|'.join(sorted(map(re.escape, DEMONYMS), key=len, reverse=True))})\s+)?"
     rf"\b(?:{'|'.join(sorted(map(re.escape, TITLES), key=len, reverse=True))})\.?\s+"
-    rf"(?:Sir\s+|Dame\s+)?({_NAME})"
+    rf"(?:(?:Sir|Dame|Prince|Princess|Sheikh)\s+)?({_NAME})"
 )
 
 
@@ -145,6 +148,7 @@ class ActorFinder:
     def find(self, sentence: str) -> tuple[list[Mention], list[Proposal]]:
         mentions = [self._mention(sentence, match, self.names) for match in self.pattern.finditer(sentence)]
         mentions += self._pairs(sentence, mentions)
+        mentions += self._bodies(sentence, mentions)
         context = next(
             (self._country(m.actor_id) for m in mentions if m.location and self._country(m.actor_id)),
             self.context,
@@ -166,7 +170,7 @@ class ActorFinder:
                             proposal.actor_id if stand_in else None)
                 )  # fmt: skip
         mentions.sort(key=lambda mention: mention.start)
-        return mentions, proposals
+        return _without_affiliations(sentence, mentions, self.registry), proposals
 
     def _country(self, actor_id: str) -> str | None:
         actor = self.registry.actors.get(actor_id)
@@ -196,6 +200,17 @@ class ActorFinder:
                     found.append(Mention(start, end, state, match.group(group), "state"))
         return found
 
+    def _bodies(self, sentence: str, mentions: list[Mention]) -> list[Mention]:
+        """The states of "American and Russian officials", "British forces": parties, unnamed."""
+        found = []
+        for match in _DEMONYM_BODY.finditer(sentence):
+            for group in (1, 2):
+                state = self.states.get(DEMONYMS.get(match.group(group) or "", ""))
+                start, end = match.start(group), match.end(group)
+                if state and not _overlaps(start, end, mentions):
+                    found.append(Mention(start, end, state, match.group(group), "state"))
+        return found
+
     def _propose(self, sentence: str, mentions: list[Mention]) -> list[Proposal]:
         proposals: list[Proposal] = []
         for match in _PERSON.finditer(sentence):
@@ -207,8 +222,8 @@ class ActorFinder:
             proposal = Proposal(slug(name), name, country)
             stand_in = self.states.get(country or "")
             title_start = match.start(1) if match.group(1) else match.start()
-            for mention in mentions:  # "NATO Secretary General ...": the organisation before the title
-                if not mention.location and 0 <= title_start - mention.end <= 1:
+            for mention in mentions:  # "NATO Secretary General ...", "Kremlin policy aide ...": its body
+                if not mention.location and _JUST_BEFORE.fullmatch(sentence, mention.end, title_start):
                     stand_in = stand_in or mention.actor_id
                     if country is None:
                         proposal = Proposal(proposal.actor_id, name, self._country(mention.actor_id))
@@ -224,6 +239,23 @@ class ActorFinder:
         return proposals
 
 
+def _without_affiliations(sentence: str, mentions: list[Mention], registry: Registry) -> list[Mention]:
+    """ "Canada's Justin Trudeau": the state only says whose he is; it takes no part of its own."""
+    kept = []
+    for index, mention in enumerate(mentions):
+        after = mentions[index + 1] if index + 1 < len(mentions) else None
+        state = registry.actors.get(mention.actor_id)
+        person = registry.actors.get(after.actor_id) if after is not None else None
+        if (
+            after is not None and state is not None and state.kind is ActorKind.STATE
+            and re.fullmatch(r"['\u2019]s\s+", sentence[mention.end : after.start])
+            and after.kind == "person" and (person is None or person.country == state.country)
+        ):  # fmt: skip
+            continue
+        kept.append(mention)
+    return kept
+
+
 def _pattern(names: dict[str, str]) -> re.Pattern[str]:
     ordered = sorted(names, key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w-])")
@@ -233,4 +265,11 @@ def _overlaps(start: int, end: int, mentions: list[Mention]) -> bool:
     return any(m.start <= start < m.end or start <= m.start < end for m in mentions)
 
 
+_DEMONYMS = "|".join(sorted(map(re.escape, DEMONYMS), key=len, reverse=True))
+_DEMONYM_BODY = re.compile(
+    rf"\b({_DEMONYMS})(?:,?\s+and\s+({_DEMONYMS}))?\s+(?:[a-z-]+\s+)?(?:officials|delegations?|diplomats"
+    r"|negotiators|forces|troops|soldiers|government)\b(?!\s+(?:chief|commander|head|minister|spokes\w+))"
+)
+_JUST_BEFORE = re.compile(r"\s?(?:[a-z-]+\s+){0,2}")
+"""Between a body and a title, a lower-case word or two ("Kremlin foreign policy aide")."""
 _PAIR = re.compile(r"(?<![\w-])([A-Z][\w.]+)-([A-Z][\w.]+)(?=\s+(?:" + _PAIR_NOUNS + r")\b)")

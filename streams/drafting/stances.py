@@ -26,6 +26,7 @@ OPPOSE = (
     "against", "refuse", "refuses", "refused", "rule out", "ruled out", "criticise", "criticised",
     "criticize", "criticized", "warn against", "warned against", "object", "objects", "no need",
     "not need", "unacceptable", "unwilling", "never", "end", "halt", "suspend", "cut off", "stop",
+    "pause", "paused", "pausing", "freeze", "froze", "frozen", "withhold", "withheld", "no room for",
 )  # fmt: skip
 CONDITION = ("if", "provided", "as long as", "on condition", "unless", "only if", "so long as", "if required")
 HEDGE = ("may", "might", "could", "possibly", "perhaps", "appeared", "suggested", "indicated", "expected to")
@@ -58,14 +59,22 @@ class Reading:
     cue: str
 
 
+_LEADING_PREPOSITION = re.compile(r"^(?:at|to|in|on|into|onto)\\ ", re.I)
+"""A keyword's opening preposition is the verb's, not the issue's: "come to the negotiating table"
+names "at the negotiating table" too."""
+
+
+def _term(keyword: str) -> str:
+    escaped = re.escape(keyword)
+    return _LEADING_PREPOSITION.sub(r"(?:at|to|in|on|into|onto)\\s+", escaped)
+
+
 def issue_patterns(issues: dict[str, Issue]) -> dict[str, re.Pattern[str]]:
     """Each issue's title and keywords as one case-insensitive pattern."""
     patterns = {}
     for issue in issues.values():
-        terms = (issue.title, *issue.keywords)
-        patterns[issue.id] = re.compile(
-            r"\b(" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")\b", re.I
-        )
+        terms = sorted((issue.title, *issue.keywords), key=len, reverse=True)
+        patterns[issue.id] = re.compile(r"\b(" + "|".join(map(_term, terms)) + r")\b", re.I)
     return patterns
 
 
@@ -113,7 +122,8 @@ def _read(
 
 _HOLDS = re.compile(
     r"(['\u2019]s\b|\s+(would|will|has|backs|supports|backed|supported|pledged|agreed|insisted|vowed"
-    r"|promised|wants|rejected|opposed|refused|is|was|are|were)\b)"
+    r"|promised|wants|rejected|opposed|refused|is|was|are|were|saw|sees|regards|regarded|considers"
+    r"|considered|believes|believed)\b)"
 )
 _OWN_DUTY = re.compile(r"\s+(must|should|can|cannot|has to|needs to)\b")
 """A speaker's own state under a modal ("Ukraine should decide", said by Ukraine's president)."""

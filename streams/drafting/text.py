@@ -18,7 +18,10 @@ _END = re.compile(r"[.!?][\"”\u2019]?\s+")
 _QUOTE = re.compile(r"\"([^\"\n]{1,600})\"|“([^”\n]{1,600})”")
 _OPEN_TO_END = re.compile(r"[\"“]([^\"“”\n]{1,600})$")
 """A quotation left open at a paragraph's end: it goes on in the next paragraph (wire style)."""
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
+)
 _DATELINE = re.compile(
     r"^(?P<place>[A-Z][A-Z.'\u2019 -]*[A-Z.](?:,\s+[A-Z][A-Za-z.'\u2019 -]*?)?)"
     rf"(?:,\s+(?P<day>(?:{_MONTHS})\.?\s+\d{{1,2}}|\d{{1,2}}\s+(?:{_MONTHS}))(?:,?\s+\d{{4}})?)?"
@@ -30,6 +33,8 @@ _SEPARATORS = re.compile(
     # ", and the two delegations issued ...": a second subject with its own verb
     r"|,\s+and\s+(?=(?:the|both|they|he|she|it)\b(?:\s+[\w'-]+){0,3}?\s+(?:\w+ed|said|says|will|would|has|have)\b)"
 )
+_GOING_ON = re.compile(r",?\s+(?:and\s+that|stressing|adding|insisting|warning|saying|noting)\s+")
+"""Separators after which the clause goes on with the same speaker's words."""
 _SPEAKING = re.compile(r",\s+speaking\s+(?=at|to|during|after|on|in|before)\b")
 """", speaking at a press conference": split off only after the clause's own verb of speech."""
 _SPEECH_BEFORE = re.compile(r"\b(said|says|told|stated|added)\b")
@@ -53,6 +58,8 @@ class Clause:
     spans: list[tuple[int, int]]
     relative_to: int | None = None
     """For a relative clause: the offset where its antecedent ends."""
+    continues: bool = False
+    """Whether it goes on with the words of the clause before ("..., and that", ", adding")."""
 
     def covers(self, offset: int) -> bool:
         return any(start <= offset < end for start, end in self.spans)
@@ -121,7 +128,7 @@ def clauses_of(sentence: str, quotes: list[Quote]) -> list[Clause]:
     relatives = [m for m in _RELATIVE.finditer(sentence) if not _inside(m.start(), quotes)]
     separators = list(_SEPARATORS.finditer(sentence))
     separators += [m for m in _SPEAKING.finditer(sentence) if _SPEECH_BEFORE.search(sentence, 0, m.start())]
-    cuts = [0]
+    cuts, going_on = [0], [False]
     for match in sorted(separators, key=lambda match: match.start()):
         if match.start() < cuts[-1]:
             continue
@@ -133,6 +140,7 @@ def clauses_of(sentence: str, quotes: list[Quote]) -> list[Clause]:
             r.start() <= match.start() < r.end() for r in relatives
         ):
             cuts += [match.start(), match.end()]
+            going_on.append(_GOING_ON.match(match.group()) is not None)
     cuts.append(len(sentence))
     clauses = []
     for index in range(0, len(cuts), 2):
@@ -142,7 +150,7 @@ def clauses_of(sentence: str, quotes: list[Quote]) -> list[Clause]:
             if start <= relative.start() < end:
                 clauses.append(Clause([(relative.start(), relative.end())], relative_to=relative.start()))
                 spans = [(s, e) for s, e in _without(spans, relative.start(), relative.end()) if e > s]
-        clauses.append(Clause(spans))
+        clauses.append(Clause(spans, continues=going_on[index // 2]))
     return [clause for clause in clauses if clause.text_of(sentence)]
 
 

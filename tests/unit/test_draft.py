@@ -83,9 +83,13 @@ def test_an_unknown_person_is_proposed_with_the_command_to_add_them() -> None:
     assert [proposal.command() for proposal in proposals] == [
         'timeline actors add johann-wadephul --name "Johann Wadephul" --kind person --country DEU'
     ]
-    assert events[0]["quotes"] == [{"actor_id": "johann-wadephul", "text": "will not waver"}]
-    assert events[0]["occurred_at"]["at"] == "2025-02-17"  # past verb: the Monday before
-    assert events[0]["draft"]["proposed_actors"][0]["id"] == "johann-wadephul"
+    # no registered state stands in for him (DEU is not registered): no draft holds an unknown id
+    assert events == []
+    text = 'Ukrainian Foreign Minister Andrii Sybiha said on Monday that Kyiv "will not waver".'
+    [event], _ = draft_events(text, PUBLISHED, load_registry())
+    assert event["quotes"] == [{"actor_id": "ukr", "text": "will not waver"}]
+    assert event["occurred_at"]["at"] == "2025-02-17"  # past verb: the Monday before
+    assert event["draft"]["proposed_actors"][0]["id"] == "andrii-sybiha"
 
 
 @pytest.mark.parametrize(
