@@ -70,6 +70,7 @@ async def local_matrix(
 ) -> Parts:
     """This worker's page of each partition it holds, as JSON."""
     parts: Parts = {}
+    actors = tuple(context.registry.actors) if issue_id is not None and moment is None else None
     for partition in sorted(held):
         page = local.matrix_page(
             context.stores,
@@ -78,6 +79,7 @@ async def local_matrix(
             limit=limit,
             moment=moment,
             issue_id=issue_id,
+            actors=actors,
         )
         parts[partition] = {"items": STANCES.dump_python(page.items, mode="json"), "more": page.more}
         await asyncio.sleep(0)

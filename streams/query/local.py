@@ -9,6 +9,8 @@ workers merge into one. Nothing here knows about HTTP or other workers.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,11 +142,51 @@ def matrix_page(
     limit: int,
     moment: datetime | None = None,
     issue_id: str | None = None,
+    actors: tuple[str, ...] | None = None,
 ) -> PartitionPage:
-    """One partition's stances (current, or as of `moment`), optionally of one issue, in key order."""
+    """One partition's stances (current, or as of `moment`), optionally of one issue, in key order.
+
+    One issue's current stances, given the registered `actors` (ids are never deleted, so
+    every actor with a stance is one), read one key per actor of the partition, not the table.
+    """
+    if moment is None and issue_id is not None and actors is not None:
+        return _issue_page(stores, partition, after, limit, issue_id, actors)
     if moment is None:
         return _current_page(stores, partition, after, limit, issue_id)
     return _as_of_page(stores, partition, after, limit, moment, issue_id)
+
+
+def _issue_page(
+    stores: Stores, partition: int, after: bytes | None, limit: int, issue_id: str, actors: tuple[str, ...]
+) -> PartitionPage:
+    suffix = f"|{issue_id}".encode()
+    keys = sorted(actor + suffix for actor in actors_of_partition(actors, stores.partitions)[partition])
+    if after is not None:
+        keys = keys[bisect.bisect_right(keys, after) :]
+    page = PartitionPage()
+    for start in range(0, len(keys), GETS):
+        for raw in stores.get_many(CURRENT, partition, keys[start : start + GETS]):
+            if raw is None:
+                continue
+            if len(page.items) == limit:
+                page.more = True
+                return page
+            page.items.append(parse_stored(raw))
+    return page
+
+
+GETS = 256
+"""Keys read in one multi-get: about a page and a half of a dense issue."""
+
+
+@functools.lru_cache(maxsize=4)
+def actors_of_partition(actors: tuple[str, ...], partitions: int) -> dict[int, list[bytes]]:
+    """Each partition's actors (as bytes), worked out once per registry."""
+    found: dict[int, list[bytes]] = {partition: [] for partition in range(partitions)}
+    for actor in actors:
+        encoded = actor.encode()
+        found[partition_of(encoded, partitions)].append(encoded)
+    return found
 
 
 def _current_page(

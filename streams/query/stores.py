@@ -31,6 +31,9 @@ class Stores(Protocol):
 
     def get(self, store: str, key: bytes) -> bytes | None: ...
 
+    def get_many(self, store: str, partition: int, keys: list[bytes]) -> list[bytes | None]:
+        """The values of `keys`, all of one partition, in their order (None where absent)."""
+
     def scan(
         self,
         store: str,
@@ -55,6 +58,10 @@ class MemoryStores:
 
     def get(self, store: str, key: bytes) -> bytes | None:
         return self.stores.get(store, {}).get(key)
+
+    def get_many(self, store: str, partition: int, keys: list[bytes]) -> list[bytes | None]:
+        mapping = self.stores.get(store, {})
+        return [mapping.get(key) for key in keys]
 
     def scan(
         self,
@@ -124,6 +131,13 @@ class TableStores:
             return value
         found: bytes | None = data.get(key)
         return found
+
+    def get_many(self, store: str, partition: int, keys: list[bytes]) -> list[bytes | None]:
+        data = self.tables[store].data
+        if isinstance(data, KeyPartitionedStore):
+            found: list[bytes | None] = data._db_for_partition(partition).get(keys)  # one multi-get
+            return found
+        return [data.get(key) for key in keys]
 
     def scan(
         self,

@@ -208,6 +208,57 @@ async def test_an_issues_stances_are_its_column_of_the_matrix(replay: Replay, re
         assert [s["actor_id"] for s in merge_matrix(parts, 1000, as_of=False)["items"]] == expected
 
 
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+async def test_an_issues_page_read_by_key_equals_the_scanned_one(
+    replay: Replay, registry: Registry, limit: int
+) -> None:
+    """One key per registered actor (multi-gets) serves what walking the table serves, page by page."""
+    stores = MemoryStores(replay.stores(), PARTITIONS)
+    actors = tuple(registry.actors)
+    for issue_id in sorted(registry.issues):
+        pages: dict[bool, list[Any]] = {}
+        for by_key in (False, True):
+            served: list[Any] = []
+            after: str | None = None
+            while True:
+                parts = {
+                    p: page_json(
+                        local.matrix_page(
+                            stores,
+                            p,
+                            after=after and after.encode(),
+                            limit=limit,
+                            issue_id=issue_id,
+                            actors=actors if by_key else None,
+                        )
+                    )
+                    for p in range(PARTITIONS)
+                }
+                page = merge_matrix(parts, limit, as_of=False)
+                served += page["items"]
+                if page["next"] is None:
+                    break
+                after = f"{page['items'][-1]['actor_id']}|{issue_id}"
+            pages[by_key] = served
+        assert pages[True] == pages[False], issue_id
+
+
+def test_an_actor_whose_id_begins_another_keeps_the_issue_page_order() -> None:
+    """`ab|x` sorts before `a|x` (`b` < `|`): read by key, the page keeps the table's order."""
+    document = {"position": "support", "score": 0.5, "confidence": 0.9, "recorded_at": "2026-01-01T00:00:00Z"}
+    current = {}
+    for actor in ("a", "ab"):
+        one = dict(document, actor_id=actor, issue_id="x", event_id=f"e-{actor}")
+        one["occurred_at"] = {"at": "2025-01-01T00:00:00Z", "precision": "day"}
+        current[current_key(actor, "x")] = orjson.dumps(one)
+    stores = MemoryStores({EVENTS: {}, CURRENT: current, HISTORY: {}}, 1)
+    scanned = local.matrix_page(stores, 0, after=None, limit=10, issue_id="x")
+    by_key = local.matrix_page(stores, 0, after=None, limit=10, issue_id="x", actors=("a", "ab", "c"))
+    assert [s.actor_id for s in by_key.items] == [s.actor_id for s in scanned.items] == ["ab", "a"]
+    rest = local.matrix_page(stores, 0, after=b"ab|x", limit=10, issue_id="x", actors=("a", "ab"))
+    assert [s.actor_id for s in rest.items] == ["a"] and not rest.more
+
+
 async def test_partition_summaries_combine_into_the_state_hash(replay: Replay) -> None:
     stores = MemoryStores(replay.stores(), PARTITIONS)
     summaries = [await local.summarise(stores, p) for p in range(PARTITIONS)]
@@ -246,6 +297,12 @@ def test_table_scans_read_one_partitions_range_on_rocksdb(tmp_path: Path) -> Non
     whole = reader.scan(HISTORY, partition)
     assert b"__faust\0offset__" not in {key for key, _ in whole}
     assert reader.get(HISTORY, history_key("lammy", "i", "e4")) == b"lammy4"
+    keys = [
+        history_key("kallas", "i", "e3"),
+        history_key("kallas", "i", "nope"),
+        history_key("kallas", "i", "e0"),
+    ]
+    assert reader.get_many(HISTORY, partition, keys) == [b"kallas3", None, b"kallas0"]
 
 
 def test_the_current_documents_are_the_json_the_stance_model_writes(replay: Replay) -> None:
