@@ -160,3 +160,29 @@ def test_registry_load_is_idempotent_and_retired_ids_are_refused(
     assert refused.returncode == 1 and "'ceasefire-monitoring' is retired" in refused.stderr
     unknown = timeline(settings, "actors", "show", "nobody-at-all")
     assert unknown.returncode == 1 and "unknown actor 'nobody-at-all'" in unknown.stderr
+
+
+def test_timeline_draft_reads_the_registry_topic_when_a_broker_answers(
+    registry_settings: Settings, tmp_path: Path
+) -> None:
+    """An actor added on the topic is found by name in a draft; offline, the same name is proposed."""
+    settings = registry_settings
+    asyncio.run(ensure_topics(settings))
+    added = timeline(
+        settings, "actors", "add", "radoslaw-sikorski", "--name", "Radoslaw Sikorski", "--kind", "person",
+    )  # fmt: skip
+    assert added.returncode == 0 or "already registered" in added.stderr, added.stderr
+    article = tmp_path / "article.txt"
+    article.write_text(
+        'Foreign Minister Radoslaw Sikorski said on Monday: "We will keep supporting Ukraine."\n'
+    )
+    online = timeline(settings, "draft", str(article), "--published", "2025-03-05")
+    assert online.returncode == 0, online.stderr
+    assert f"registry: the topic {settings.topics.registry}" in online.stderr
+    drafted = [orjson.loads(line) for line in online.stdout.splitlines() if line.strip()]
+    assert any(a["actor_id"] == "radoslaw-sikorski" for event in drafted for a in event["actors"]), drafted
+
+    offline = timeline(settings, "draft", str(article), "--published", "2025-03-05", "--offline")
+    assert offline.returncode == 0, offline.stderr
+    assert "(--offline)" in offline.stderr and "unknown person 'Radoslaw Sikorski'" in offline.stderr
+    assert "radoslaw-sikorski" not in offline.stdout
