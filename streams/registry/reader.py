@@ -83,6 +83,11 @@ class RegistryReader:
     def issues(self) -> Mapping[str, Issue]:
         return self.history.current().issues
 
+    @property
+    def retired(self) -> frozenset[str]:
+        """Keys (`actor:ID`, `issue:ID`) of retired ids, as `Registry.retired`."""
+        return self.history.current().retired
+
     # -- I/O --
 
     async def start(self, follow: bool = True) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from schemas.registry import Registry
 from streams.drafting.compose import draft_events
 from streams.drafting.marker import DRAFT_KEY
 from streams.query import highlights as highlights_module
@@ -158,3 +159,17 @@ def test_drafting_runs_off_the_loop_and_a_busy_worker_answers_503(monkeypatch: p
     api.app.state.drafting.waiting = draft_route.MAX_WAITING  # type: ignore[attr-defined]
     busy = api.post("/draft", json=body)
     assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+
+
+def test_retired_ids_are_not_drafted() -> None:
+    """A publisher refuses a retired id: the Draft view drafts against the same view as `timeline draft`."""
+    bundled = load_registry()
+    retired = Registry(actors=bundled.actors, issues=bundled.issues, retired=frozenset({"actor:nick-carter"}))
+    context = QueryContext(stores=MemoryStores({}, 4), registry=retired)
+    api = TestClient(create_api(context), base_url="http://127.0.0.1")
+    answer = api.post("/draft", json={"text": ARTICLE, "published": "2025-02-21"}).json()
+    named = {actor["actor_id"] for item in answer["drafts"] for actor in item["event"]["actors"]}
+    assert "keir-starmer" in named and "nick-carter" not in named
+    assert "nick-carter" in {
+        actor["actor_id"] for item in drafted()["drafts"] for actor in item["event"]["actors"]
+    }

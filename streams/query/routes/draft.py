@@ -144,8 +144,13 @@ async def draft(request: Request, registry: Known) -> Any:
         raise HTTPException(422, f"published: {wanted.published!r} is not a day: write YYYY-MM-DD") from None
     if (wanted.title or wanted.url) and not wanted.outlet:
         raise HTTPException(422, "title and url describe a source: give its outlet too")
-    # The registry as it is now, taken on the loop: the reader updates it there.
-    snapshot = Registry(actors=dict(registry.actors), issues=dict(registry.issues))
+    # The registry as it is now, taken on the loop (the reader updates it there), without the
+    # retired ids a publisher would refuse: `timeline draft` drafts against the same view.
+    retired: frozenset[str] = getattr(registry, "retired", frozenset())
+    snapshot = Registry(
+        actors={i: a for i, a in registry.actors.items() if f"actor:{i}" not in retired},
+        issues={i: x for i, x in registry.issues.items() if f"issue:{i}" not in retired},
+    )
     drafting = drafting_of(request)
     if drafting.waiting >= MAX_WAITING:
         raise HTTPException(
