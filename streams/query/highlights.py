@@ -19,7 +19,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"”\u2019)])\s+")
 
 @dataclass(frozen=True)
 class Span:
-    """Characters `start` to `end` of the pasted text are evidence of `kind` (`label` says for what)."""
+    """Characters `start` to `end` of the pasted text are evidence of `kind`; `label` says of
+    what (an actor or issue id, a resolved day). The /draft answer's spans, as they are."""
 
     start: int
     end: int

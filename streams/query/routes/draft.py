@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -20,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from schemas.registry import Registry
 from streams.query.dependencies import Known
-from streams.query.highlights import Kind, highlights
+from streams.query.highlights import Span, highlights
 
 MAX_TEXT = 100_000
 """Characters of pasted text; a longer article is drafted offline with `timeline draft FILE`."""
@@ -38,16 +37,6 @@ class DraftRequest(BaseModel):
     outlet: str | None = Field(default=None, max_length=200)
     title: str | None = Field(default=None, max_length=500)
     url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
-
-
-class Span(BaseModel):
-    """Characters `start` to `end` of the text are the event's evidence of `kind`."""
-
-    start: int
-    end: int
-    kind: Kind
-    label: str = Field(description="What it is evidence of: an actor or issue id, a resolved day.")
-    claim: int | None = Field(default=None, description="For a claim's words: its index in `stances`.")
 
 
 class DraftedEvent(BaseModel):
@@ -112,7 +101,7 @@ def compose(wanted: DraftRequest, day: date, registry: Registry) -> DraftAnswer:
         source |= {key: value for key, value in (("title", wanted.title), ("url", wanted.url)) if value}
     events, proposals = draft_events(wanted.text, day, registry, source)
     drafts = [
-        DraftedEvent(event=event, spans=[Span(**asdict(span)) for span in spans])
+        DraftedEvent(event=event, spans=spans)
         for event, spans in zip(events, highlights(events, wanted.text), strict=True)
     ]
     people = [{"id": p.actor_id, "name": p.name, "command": p.command()} for p in proposals]

@@ -49,9 +49,11 @@ function headers() {
   return token ? { Accept: "application/json", Authorization: `Bearer ${token}` } : { Accept: "application/json" };
 }
 
-async function api(path) {
-  for (let attempt = 0; attempt < 60; attempt++) {
-    const response = await fetch(path, { headers: headers() });
+// The first answer that is neither a 401 (the token is asked for, at most 3 times) nor a 503
+// (retried each second, `attempts` times in all); null if the worker stayed unavailable.
+async function answered(path, init, attempts) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const response = await fetch(path, { ...init, headers: { ...headers(), ...(init.headers || {}) } });
     if (response.status === 401 && attempt < 3) {
       await signIn();
       continue;
@@ -60,10 +62,16 @@ async function api(path) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       continue;
     }
-    if (!response.ok) throw new Error(`${response.status} ${path}`);
-    return response.json();
+    return response;
   }
-  throw new Error(`the worker is still recovering: ${path}`);
+  return null;
+}
+
+async function api(path) {
+  const response = await answered(path, {}, 60);
+  if (response === null) throw new Error(`the worker is still recovering: ${path}`);
+  if (!response.ok) throw new Error(`${response.status} ${path}`);
+  return response.json();
 }
 
 // Every list the API returns is a page ({items, next}): follow `next` to the last one.

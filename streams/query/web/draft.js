@@ -1,7 +1,7 @@
 // The Draft view: paste a news text, POST /draft, review what the rules found, download JSONL.
 // The worker computes the draft and changes nothing; every edit here lives in this tab until
 // the download. Text from the article is set as text nodes (never innerHTML). Uses `el`,
-// `headers`, `signIn`, `actorName` and `issueTitle` from app.js, loaded before this file.
+// `answered`, `actorName` and `issueTitle` from app.js, loaded before this file.
 "use strict";
 
 const draftState = { text: "", published: "", drafts: [], unknown: [] };
@@ -14,30 +14,19 @@ function today() {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-// POST with the same token path as the GETs: a 401 asks for the token once, then retries.
+// POST with the same token path as the GETs (app.js `answered`).
 async function apiPost(path, body) {
-  for (let attempt = 0; attempt < 30; attempt++) {
-    const response = await fetch(path, {
-      method: "POST", body: JSON.stringify(body), headers: { ...headers(), "Content-Type": "application/json" },
-    });
-    if (response.status === 401 && attempt < 3) {
-      await signIn();
-      continue;
-    }
-    if (response.status === 503) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      continue;
-    }
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const detail = Array.isArray(answer.detail)
-        ? answer.detail.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ")
-        : answer.detail || response.statusText;
-      throw new Error(`${response.status}: ${detail}`);
-    }
-    return answer;
+  const init = { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+  const response = await answered(path, init, 30);
+  if (response === null) throw new Error("the worker stayed busy: try again");
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = Array.isArray(answer.detail)
+      ? answer.detail.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ")
+      : answer.detail || response.statusText;
+    throw new Error(`${response.status}: ${detail}`);
   }
-  throw new Error("the worker stayed busy: try again");
+  return answer;
 }
 
 async function runDraft(event) {
