@@ -136,10 +136,8 @@ async def draft(request: Request, registry: Known) -> Any:
     # The registry as it is now, taken on the loop (the reader updates it there), without the
     # retired ids a publisher would refuse: `timeline draft` drafts against the same view.
     retired: frozenset[str] = getattr(registry, "retired", frozenset())
-    snapshot = Registry(
-        actors={i: a for i, a in registry.actors.items() if f"actor:{i}" not in retired},
-        issues={i: x for i, x in registry.issues.items() if f"issue:{i}" not in retired},
-    )
+    snapshot = Registry(actors=dict(registry.actors), issues=dict(registry.issues), retired=retired)
+    snapshot = snapshot.without_retired()
     drafting = drafting_of(request)
     if drafting.waiting >= MAX_WAITING:
         raise HTTPException(
